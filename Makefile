@@ -1,0 +1,34 @@
+# Flowport — `make run` starts the portal on the embedded default; `make test` runs the whole suite.
+SHELL := /bin/bash
+MANAGE := uv run --locked python manage.py
+
+.PHONY: setup run test lint format messages bench
+
+setup:
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@command -v msgfmt >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq gettext)
+	uv sync --locked --quiet
+
+run: setup
+	$(MANAGE) migrate --noinput
+	$(MANAGE) compilemessages --ignore=.venv -v 0
+	$(MANAGE) bootstrap_demo
+	$(MANAGE) run_scheduler & trap "kill $$! 2>/dev/null" EXIT; $(MANAGE) runserver 127.0.0.1:8000
+
+test: setup
+	$(MANAGE) compilemessages --ignore=.venv -v 0
+	uv run --locked pytest --create-db $(ARGS)
+
+lint: setup
+	uv run --locked ruff check .
+	uv run --locked ruff format --check .
+	uv run --locked djlint templates --lint
+
+format: setup
+	uv run --locked ruff check --fix .
+	uv run --locked ruff format .
+	uv run --locked djlint templates --reformat
+
+messages: setup
+	$(MANAGE) makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-obsolete
+	$(MANAGE) compilemessages --ignore=.venv

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from apps.plans import views
+
+urlpatterns = [
+    path("pricing/", views.pricing, name="pricing"),
+]

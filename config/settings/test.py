@@ -1,0 +1,21 @@
+"""Test settings: PostgreSQL and Redis on this machine by default (README: how to point elsewhere)."""
+
+from config.env import env
+
+from .base import *  # noqa: F403
+
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://root@127.0.0.1:5432/flowport")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/1")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_BROKER_URL = ""
+CELERY_TASK_ALWAYS_EAGER = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STRIPE_SECRET_KEY = ""
+PAYMENT_PROVIDER = "sandbox"
+GATEWAY_TOKEN = "test-gateway-token"

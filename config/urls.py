@@ -1,0 +1,19 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from apps.core.views import language_switch
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/switch/", language_switch, name="language_switch"),
+]
+
+urlpatterns += i18n_patterns(
+    path("", RedirectView.as_view(pattern_name="pricing", permanent=False), name="home"),
+    path("", include("apps.plans.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("console/", include("apps.core.urls")),
+    prefix_default_language=False,
+)
