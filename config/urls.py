@@ -15,5 +15,6 @@ urlpatterns += i18n_patterns(
     path("", include("apps.plans.urls")),
     path("accounts/", include("allauth.urls")),
     path("console/", include("apps.core.urls")),
+    path("billing/", include("apps.billing.urls")),
     prefix_default_language=False,
 )

@@ -1,0 +1,63 @@
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    """Where to send the customer to pay, and the provider's reference for the session."""
+
+    url: str
+    external_id: str
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """Outcome of an off-session charge: succeeded, processing (a webhook will tell) or failed."""
+
+    status: str  # "succeeded" | "processing" | "failed"
+    external_id: str = ""
+    failure_message: str = ""
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    status: str  # "pending" | "succeeded" | "failed" | "canceled"
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentInfo:
+    """A payment as the provider knows it (re-read before crediting anything)."""
+
+    external_id: str
+    status: str  # "succeeded" | "pending" | "failed" | "canceled"
+    amount_usd: Decimal
+    metadata: dict = field(default_factory=dict)
+    payment_method_id: str = ""
+    invoice_url: str = ""
+    invoice_pdf_url: str = ""
+
+
+class PaymentProvider(ABC):
+    """Start a checkout, charge a saved method, refund, read a payment. Payments are our `Payment` rows."""
+
+    name: str
+
+    @abstractmethod
+    def start_checkout(
+        self, *, payment, methods: tuple[str, ...] = ("card",), save_method: bool = False
+    ) -> CheckoutSession:
+        """Begin a hosted checkout for `payment` (its amount, description, return and cancel URLs)."""
+
+    @abstractmethod
+    def charge_saved_method(self, *, payment, payment_method) -> ChargeResult:
+        """Charge a saved payment method off-session, idempotent on `payment.idempotency_key`."""
+
+    @abstractmethod
+    def refund(self, *, payment, amount_usd: Decimal, idempotency_key: str) -> RefundResult:
+        """Refund part or all of a succeeded payment."""
+
+    @abstractmethod
+    def read_payment(self, *, external_id: str) -> PaymentInfo:
+        """Re-read a payment (checkout session or payment intent) from the provider."""

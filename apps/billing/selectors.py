@@ -1,0 +1,10 @@
+from apps.billing.models import Payment, PaymentMethod
+
+
+def payment_method_default(*, account) -> PaymentMethod | None:
+    return PaymentMethod.objects.filter(account=account, is_default=True).first()
+
+
+def payment_get_for_account(*, account, public_id) -> Payment:
+    """The account's own payment (Payment.DoesNotExist otherwise, so views answer 404)."""
+    return Payment.objects.get(account=account, public_id=public_id)
