@@ -152,6 +152,9 @@ class Subscription(TimeStampedModel):
         help_text=_("Applied at the end of the current period (downgrade or cancellation to Free)."),
     )
     past_due_since = models.DateTimeField(_("past due since"), null=True, blank=True)
+    external_id = models.CharField(
+        _("provider reference"), max_length=200, blank=True, db_index=True, help_text=_("Stripe subscription id.")
+    )
 
     class Meta:
         verbose_name = _("subscription")
