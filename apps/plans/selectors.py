@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
+from apps.accounts.models import AccountStatus
 from apps.core.money import flows_to_usd, round_rate, value_multiplier
 from apps.plans.models import FlowRate, Plan
 
@@ -21,10 +22,18 @@ def flow_rate_current(*, at: datetime | None = None) -> Decimal:
     return rate if rate is not None else settings.FLOWPORT_DEFAULT_USD_PER_FLOW
 
 
+def flow_value_multiplier(*, account) -> Decimal:
+    """The account's multiplier; an abusive account's is capped below 1 (SPEC §3), whatever staff set."""
+    multiplier = account.flow_value_multiplier
+    if account.status == AccountStatus.ABUSIVE:
+        multiplier = min(multiplier, settings.FLOWPORT_ABUSIVE_FLOW_MULTIPLIER)
+    return multiplier
+
+
 def effective_usd_per_flow(*, account, base_rate: Decimal | None = None) -> Decimal:
     """Base rate × the account's flow value multiplier, 12 places (SPEC §1)."""
     base = base_rate if base_rate is not None else flow_rate_current()
-    return round_rate(base * account.flow_value_multiplier)
+    return round_rate(base * flow_value_multiplier(account=account))
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,8 @@ GATEWAY_TOKEN = env("GATEWAY_TOKEN", default="")
 # Product rules that staff may tune per deployment.
 FLOWPORT_DEFAULT_USD_PER_FLOW = Decimal("0.025252525253")
 FLOWPORT_MAX_KEYS_PER_KIND = 20
+# An abusive account's Flows are worth at most this fraction of the base rate (its quota burns faster).
+FLOWPORT_ABUSIVE_FLOW_MULTIPLIER = Decimal(env("FLOWPORT_ABUSIVE_FLOW_MULTIPLIER", default="0.8"))
 
 LOGGING = {
     "version": 1,
