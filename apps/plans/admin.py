@@ -257,6 +257,12 @@ class FlowRateAdmin(admin.ModelAdmin):
         initial.setdefault("effective_from", timezone.now())
         return initial
 
+    def get_actions(self, request):
+        # Bulk delete would bypass the per-rate check below.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def has_delete_permission(self, request, obj=None):
         # Only a rate that has not taken effect yet can be withdrawn; the history stays intact.
         if obj is not None and obj.effective_from <= timezone.now():

@@ -182,3 +182,53 @@ def test_plan_admin_refuses_zero_rpm(staff_client):
     assert response.context["adminform"].form.errors == {"rpm": ["This value must be greater than 0."]}
     pro.refresh_from_db()
     assert pro.rpm == 15
+
+
+def test_add_form_proposes_now_and_bulk_delete_is_not_offered(staff_client):
+    response = staff_client.get(ADD_URL)
+    assert response.status_code == 200
+    initial = response.context["adminform"].form.initial["effective_from"]
+    assert abs((timezone.now() - initial).total_seconds()) < 60
+    changelist = staff_client.get(reverse("admin:plans_flowrate_changelist"))
+    assert "delete_selected" not in changelist.content.decode()
+
+
+def test_a_scheduled_rate_can_be_withdrawn(staff_client):
+    later = FlowRate.objects.create(
+        usd_per_flow=Decimal("0.04"), effective_from=timezone.now() + timedelta(days=3)
+    )
+    response = staff_client.post(reverse("admin:plans_flowrate_delete", args=[later.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not FlowRate.objects.filter(pk=later.pk).exists()
+
+
+def test_moving_a_model_to_another_plan_from_the_catalog_list_updates_the_pricing_page(staff_client):
+    model = CatalogModel.objects.get(slug="anthropic/claude-opus-4.6")
+    max_plan = Plan.objects.get(tier="max")
+    response = staff_client.post(
+        reverse("admin:plans_catalogmodel_changelist") + "?q=claude-opus-4.6",
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-MIN_NUM_FORMS": "0",
+            "form-MAX_NUM_FORMS": "1000",
+            "form-0-id": str(model.pk),
+            "form-0-min_plan": str(max_plan.pk),
+            "form-0-status": "available",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    model.refresh_from_db()
+    assert model.min_plan == max_plan
+    html = staff_client.get("/pricing/").content.decode()
+    sections = {
+        tier: re.search(rf'data-plan="{tier}".*?</details>', html, re.S).group(0)
+        for tier in ("free", "pro", "max", "ultra")
+    }
+    assert [
+        tier for tier, section in sections.items() if 'data-model="anthropic/claude-opus-4.6"' in section
+    ] == [
+        "max",
+        "ultra",
+    ]
