@@ -82,7 +82,7 @@ class PlanModels:
 
 
 def plan_models_by_provider(*, plans: Iterable[Plan] | None = None) -> list[PlanModels]:
-    """For each plan (the public ones by default), its models grouped by provider, in two queries.
+    """For each plan (the public ones by default), its models grouped by provider, in at most two queries.
 
     A plan includes every model whose lowest plan ranks at or below it. Providers keep the catalog's
     order (the first model of each provider, by sort order), models their sort order within a group.
