@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that differs comes from the environment (README)."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.plans",
     "apps.billing",
+    "apps.wallet",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +129,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["wallet-expire-bonuses"] = {
+    "task": "apps.wallet.tasks.wallet_expire_bonuses",
+    "schedule": timedelta(hours=1),
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -158,6 +164,8 @@ GATEWAY_TOKEN = env("GATEWAY_TOKEN", default="")
 # Product rules that staff may tune per deployment.
 FLOWPORT_DEFAULT_USD_PER_FLOW = Decimal("0.025252525253")
 FLOWPORT_MAX_KEYS_PER_KIND = 20
+# Days before a top-up bonus expires (None: bonuses never expire).
+FLOWPORT_BONUS_EXPIRY_DAYS = env.int("FLOWPORT_BONUS_EXPIRY_DAYS", default=None)
 
 LOGGING = {
     "version": 1,
