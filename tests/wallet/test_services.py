@@ -26,7 +26,11 @@ D = Decimal
 def test_topup_of_100_gives_120_and_a_replay_grants_nothing_more(user):
     payment = paid_topup(user, "100.00")
     wallet = assert_ledger_consistent(user)
-    assert (wallet.total_balance, wallet.top_up_balance, wallet.bonus_balance) == (D("120"), D("100"), D("20"))
+    assert (wallet.total_balance, wallet.top_up_balance, wallet.bonus_balance) == (
+        D("120"),
+        D("100"),
+        D("20"),
+    )
     entries = list(LedgerEntry.objects.filter(wallet=wallet).order_by("id"))
     assert [(e.entry_type, e.amount, e.bucket, e.payment_id) for e in entries] == [
         (EntryType.TOP_UP, D("100"), "top_up", payment.pk),
@@ -78,7 +82,11 @@ def test_debits_spend_bonus_first_by_expiry_then_top_ups_oldest_first(user):
         new_top_up.pk: D("20"),
     }
     wallet = assert_ledger_consistent(user)
-    assert (wallet.total_balance, wallet.bonus_balance, wallet.top_up_balance) == (D("26.5"), D("0"), D("26.5"))
+    assert (wallet.total_balance, wallet.bonus_balance, wallet.top_up_balance) == (
+        D("26.5"),
+        D("0"),
+        D("26.5"),
+    )
 
     replay = wallet_debit(account=user, amount=D("15.50"), idempotency_key="usage:r1")
     assert replay.replayed is True
@@ -88,7 +96,10 @@ def test_debits_spend_bonus_first_by_expiry_then_top_ups_oldest_first(user):
     assert assert_ledger_consistent(user).total_balance == D("26.5")
 
     second = wallet_debit(account=user, amount=D("7.000001"), idempotency_key="usage:r2")
-    assert [(c.grant_id, c.amount) for c in second.consumed] == [(old_top_up.pk, D("6.5")), (new_top_up.pk, D("0.500001"))]
+    assert [(c.grant_id, c.amount) for c in second.consumed] == [
+        (old_top_up.pk, D("6.5")),
+        (new_top_up.pk, D("0.500001")),
+    ]
     assert CreditGrant.objects.get(pk=new_top_up.pk).remaining == D("19.499999")
     assert assert_ledger_consistent(user).total_balance == D("19.499999")
 
@@ -181,7 +192,9 @@ def test_breakdown_sums_the_ledger_per_type(user):
 
 
 @pytest.mark.parametrize("amount", ["10.00"])
-def test_auto_topup_charges_once_per_crossing_with_the_bonus(user, amount, django_capture_on_commit_callbacks):
+def test_auto_topup_charges_once_per_crossing_with_the_bonus(
+    user, amount, django_capture_on_commit_callbacks
+):
     payment_method_save(account=user, provider="sandbox", external_id="pm_ok", last4="4242")
     paid_topup(user, "20.00")  # 24.00
     wallet_auto_topup_update(account=user, enabled=True, threshold=D(amount), amount=D("50.00"))
