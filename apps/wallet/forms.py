@@ -16,6 +16,10 @@ def _money(value, *, message) -> Decimal:
 
 
 class TopUpForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "topup_%s")
+        super().__init__(*args, **kwargs)
+
     amount = forms.CharField(
         label=_("Amount (USD)"),
         required=False,
@@ -45,6 +49,10 @@ def _threshold(value, *, minimum: Decimal) -> Decimal:
 
 
 class AutoTopUpForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "auto_topup_%s")
+        super().__init__(*args, **kwargs)
+
     enabled = forms.BooleanField(label=_("Auto top-up"), required=False)
     threshold = forms.CharField(label=_("When the balance falls below (USD)"), max_length=32)
     amount = forms.CharField(label=_("Top up this amount (USD)"), max_length=32)
@@ -57,6 +65,10 @@ class AutoTopUpForm(forms.Form):
 
 
 class LowBalanceAlertForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "alert_%s")
+        super().__init__(*args, **kwargs)
+
     enabled = forms.BooleanField(label=_("E-mail me when my balance is low"), required=False)
     threshold = forms.CharField(label=_("Alert threshold (USD)"), max_length=32)
 

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.billing.models import Payment, PaymentPurpose
 from apps.billing.selectors import payment_method_default
@@ -47,6 +48,12 @@ SOURCE_BUCKET = {
     GrantSource.COMPENSATION: Bucket.BONUS,
 }
 STAFF_KINDS = (GrantSource.GIFT, GrantSource.COMPENSATION, GrantSource.REFERRAL, GrantSource.ADJUSTMENT)
+
+# System ledger descriptions are stored in English and translated when shown ({% translate %}).
+DESCRIPTION_TOPUP = gettext_noop("Pay-as-you-go top-up")
+DESCRIPTION_AUTO_TOPUP = gettext_noop("Auto top-up")
+DESCRIPTION_BONUS = gettext_noop("Top-up bonus")
+DESCRIPTION_EXPIRED = gettext_noop("Expired bonus credits")
 
 _AMOUNT_RE = re.compile(r"^-?\d+(\.\d*)?$|^-?\.\d+$")
 
@@ -206,7 +213,7 @@ def _expire_locked(wallet: Wallet, *, now) -> int:
                 "top_up_delta": -amount if grant.bucket == Bucket.TOP_UP else ZERO,
                 "bonus_delta": -amount if grant.bucket == Bucket.BONUS else ZERO,
                 "grant": grant,
-                "description": _("Expired: %(source)s credits") % {"source": grant.get_source_type_display()},
+                "description": DESCRIPTION_EXPIRED,
             },
         )
         if not created:  # pragma: no cover - remaining > 0 with an expiry entry cannot happen
@@ -407,7 +414,7 @@ def _credit_topup(payment: Payment, *, description: str) -> None:
             amount=bonus,
             source_type=GrantSource.BONUS,
             idempotency_key=f"bonus:{key}",
-            description=_("20% top-up bonus"),
+            description=DESCRIPTION_BONUS,
             expires_at=_bonus_expiry(),
             payment=payment,
         )
@@ -415,12 +422,12 @@ def _credit_topup(payment: Payment, *, description: str) -> None:
 
 def wallet_topup_fulfil(payment: Payment) -> None:
     """TOPUP payment handler (runs once, inside payment_succeed's transaction)."""
-    _credit_topup(payment, description=payment.description or _("Top-up"))
+    _credit_topup(payment, description=DESCRIPTION_TOPUP)
 
 
 def wallet_auto_topup_fulfil(payment: Payment) -> None:
     """AUTO_TOPUP payment handler: credit like a top-up (20% bonus included) and clear pending."""
-    _credit_topup(payment, description=_("Auto top-up"))
+    _credit_topup(payment, description=DESCRIPTION_AUTO_TOPUP)
     Wallet.objects.filter(account=payment.account).update(auto_topup_pending=False, updated_at=timezone.now())
 
 

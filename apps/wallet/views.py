@@ -78,7 +78,7 @@ def _context(request, **forms) -> dict:
                 "threshold": wallet.low_balance_alert_threshold,
             }
         ),
-        "card_form": forms.get("card_form") or SandboxCardForm(),
+        "card_form": forms.get("card_form") or SandboxCardForm(auto_id="card_%s"),
         "saved": forms.get("saved", ""),
     }
 
@@ -174,7 +174,7 @@ def payg_sandbox_card(request):
     """Sandbox only: save a test card for auto top-up (Stripe saves cards at top-up checkout)."""
     if settings.PAYMENT_PROVIDER != "sandbox":
         return HttpResponse(status=404)
-    form = SandboxCardForm(request.POST)
+    form = SandboxCardForm(request.POST, auto_id="card_%s")
     if form.is_valid():
         number = form.cleaned_data["card_number"]
         payment_method_save(

@@ -44,7 +44,7 @@ def test_top_up_through_the_sandbox_checkout_lands_credits_with_the_bonus(user_c
     assert 'data-testid="balance-top-up">$100.00<' in html
     assert 'data-testid="balance-bonus">$20.00<' in html
     assert html.count('data-testid="history-row"') == 2
-    assert "20% top-up bonus" in html
+    assert "Top-up bonus" in html
 
 
 def test_htmx_top_up_redirects_the_browser_to_checkout(user_client, user):
@@ -257,3 +257,28 @@ def test_a_customer_cannot_use_the_admin_grant_view(client):
     response = client.post(url, {"kind": "gift", "amount": "100", "reason": "me"})
     assert response.status_code == 302  # to the admin login
     assert LedgerEntry.objects.count() == 1
+
+
+def test_the_page_in_chinese_translates_system_descriptions_and_keeps_ids_unique(client, user):
+    import re
+
+    user.preferred_language = "zh-hans"
+    user.save(update_fields=["preferred_language"])
+    client.force_login(user)
+    paid_topup(user, "100.00")
+    credit(user, "1.00", "adjustment")
+    LedgerEntry.objects.filter(entry_type="adjustment").update(description="Refund for ticket #42")
+    html = client.get("/zh-hans/console/payg/").content.decode()
+    for text in (
+        "交易记录",
+        "自动充值",
+        "低余额提醒",
+        "赠送与补偿额度",
+        "额度明细",
+        "按量付费充值",
+        "充值奖励额度",
+    ):
+        assert text in html, text
+    assert "Refund for ticket #42" in html  # staff text is shown as written
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
