@@ -480,6 +480,19 @@ def wallet_auto_topup_charge(*, wallet_id: int, seq: int) -> Payment | None:
     return payment_charge_saved_method(payment=payment, payment_method=method)
 
 
+def wallet_auto_topup_retry_stale(*, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Re-run the charge of crossings still pending after `older_than` (a lost task or worker).
+    Safe: the charge is idempotent on the crossing (payment key and provider idempotency key)."""
+    stale = Wallet.objects.filter(
+        auto_topup_pending=True, updated_at__lt=timezone.now() - older_than
+    ).values_list("pk", "auto_topup_seq")
+    count = 0
+    for wallet_id, seq in list(stale[:500]):
+        wallet_auto_topup_charge(wallet_id=wallet_id, seq=seq)
+        count += 1
+    return count
+
+
 @transaction.atomic
 def wallet_auto_topup_update(
     *, account, enabled: bool, threshold: Decimal, amount: Decimal, actor=None

@@ -21,6 +21,11 @@ def wallet_auto_topup_charge(wallet_id: int, seq: int) -> None:
     services.wallet_auto_topup_charge(wallet_id=wallet_id, seq=seq)
 
 
+@shared_task
+def wallet_auto_topup_retry_stale() -> int:
+    return services.wallet_auto_topup_retry_stale()
+
+
 def _send(account, subject: str, body: str) -> None:
     send_mail(subject, body, None, [account.email])
 

@@ -133,6 +133,10 @@ CELERY_BEAT_SCHEDULE["wallet-expire-bonuses"] = {
     "task": "apps.wallet.tasks.wallet_expire_bonuses",
     "schedule": timedelta(hours=1),
 }
+CELERY_BEAT_SCHEDULE["wallet-auto-topup-retry"] = {
+    "task": "apps.wallet.tasks.wallet_auto_topup_retry_stale",
+    "schedule": timedelta(minutes=10),
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -263,3 +263,21 @@ def test_low_balance_email_is_in_the_accounts_language(user, django_capture_on_c
         wallet_debit(account=user, amount=D("4"), idempotency_key="u1")
     assert len(mail.outbox) == 1
     assert "余额" in mail.outbox[0].subject
+
+
+def test_a_lost_auto_topup_charge_is_retried_once_by_the_job(user):
+    from apps.wallet.tasks import wallet_auto_topup_retry_stale
+
+    payment_method_save(account=user, provider="sandbox", external_id="pm_ok", last4="4242")
+    paid_topup(user, "20.00")  # 24
+    wallet_auto_topup_update(account=user, enabled=True, threshold=D("10"), amount=D("30"))
+    wallet_debit(account=user, amount=D("20"), idempotency_key="u1")  # crossing; on_commit never runs here
+    wallet = Wallet.objects.get(account=user)
+    assert (wallet.auto_topup_pending, wallet.auto_topup_seq) == (True, 1)
+    assert wallet_auto_topup_retry_stale.delay().get() == 0  # not stale yet
+    Wallet.objects.filter(pk=wallet.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
+    assert wallet_auto_topup_retry_stale.delay().get() == 1
+    assert wallet_auto_topup_retry_stale.delay().get() == 0
+    payment = Payment.objects.get(purpose=PaymentPurpose.AUTO_TOPUP)
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert assert_ledger_consistent(user).total_balance == D("40")  # 4 + 30 + 6
