@@ -66,15 +66,25 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def grant_view(self, request, wallet_id: int):
+    def has_add_permission(self, request, obj=None):
+        # "Add" opens the grant form for an account that has no wallet yet (never a raw wallet row).
+        return request.user.has_perm("wallet.change_wallet")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return self.grant_view(request, wallet_id=None)
+
+    def grant_view(self, request, wallet_id: int | None):
         if not request.user.has_perm("wallet.change_wallet"):
             raise PermissionDenied
-        wallet = get_object_or_404(Wallet.objects.select_related("account"), pk=wallet_id)
-        form = StaffGrantForm(request.POST or None)
+        wallet = None
+        if wallet_id is not None:
+            wallet = get_object_or_404(Wallet.objects.select_related("account"), pk=wallet_id)
+        form = StaffGrantForm(request.POST or None, with_account=wallet is None)
         if request.method == "POST" and form.is_valid():
+            account = wallet.account if wallet else form.cleaned_data["account"]
             try:
                 wallet_staff_grant(
-                    account=wallet.account,
+                    account=account,
                     kind=form.cleaned_data["kind"],
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
@@ -84,7 +94,8 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 form.add_error(None, error.message)
             else:
                 self.message_user(request, _("Credits updated."), level=messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:wallet_wallet_change", args=[wallet.pk]))
+                target = Wallet.objects.get(account=account)
+                return HttpResponseRedirect(reverse("admin:wallet_wallet_change", args=[target.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -87,3 +87,20 @@ class StaffGrantForm(forms.Form):
         help_text=_("Adjustments may be negative (a deduction); other types are positive."),
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=300)
+
+    def __init__(self, *args, with_account: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if with_account:
+            self.fields = {
+                "account": forms.EmailField(label=_("Account e-mail")),
+                **self.fields,
+            }
+
+    def clean_account(self):
+        from django.contrib.auth import get_user_model
+
+        email = self.cleaned_data["account"].strip().lower()
+        account = get_user_model().objects.filter(email__iexact=email).first()
+        if account is None:
+            raise forms.ValidationError(_("No account with this e-mail."))
+        return account

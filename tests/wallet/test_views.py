@@ -282,3 +282,22 @@ def test_the_page_in_chinese_translates_system_descriptions_and_keeps_ids_unique
     assert "Refund for ticket #42" in html  # staff text is shown as written
     ids = re.findall(r' id="([^"]+)"', html)
     assert len(ids) == len(set(ids))
+
+
+def test_staff_can_gift_an_account_that_has_no_wallet_yet(staff_client):
+    account = UserFactory()
+    url = reverse("admin:wallet_wallet_add")
+    assert staff_client.get(url).status_code == 200
+    missing = staff_client.post(
+        url, {"account": "nobody@example.com", "kind": "gift", "amount": "5", "reason": "x"}
+    )
+    assert missing.status_code == 400
+    assert "No account with this e-mail." in missing.content.decode()
+    response = staff_client.post(
+        url, {"account": account.email.upper(), "kind": "gift", "amount": "5", "reason": "Welcome gift"}
+    )
+    wallet = Wallet.objects.get(account=account)
+    assert response.status_code == 302
+    assert response.url == reverse("admin:wallet_wallet_change", args=[wallet.pk])
+    assert (wallet.bonus_balance, wallet.total_balance) == (D("5"), D("5"))
+    assert AuditEvent.objects.filter(event_type="wallet.staff_grant", account=account).count() == 1
