@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.plans",
+    "apps.api_keys",
 ]
 
 MIDDLEWARE = [
