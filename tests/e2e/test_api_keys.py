@@ -25,7 +25,10 @@ def test_create_a_management_key_see_it_once_then_only_masked(logged_in_page, us
     key = ApiKey.objects.get(account=user)
     expect(page.locator(f"#api-key-{key.pk} .api-key-masked")).to_have_text(key.masked)
 
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     dialog.locator("button.api-key-copy").click()
+    expect(dialog.locator("button.api-key-copy")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
     dialog.get_by_role("button", name="Done").click()
     expect(page.locator("dialog[data-api-key-reveal]")).to_have_count(0)
 
