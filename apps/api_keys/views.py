@@ -210,7 +210,10 @@ def api_key_set_status_view(request, pk):
             fields={"status": status},
             danger=not enable,
         )
-    key = api_key_set_status(account=request.user, key_id=key.pk, status=status)
+    try:
+        key = api_key_set_status(account=request.user, key_id=key.pk, status=status)
+    except ApplicationError as error:  # e.g. deleted meanwhile in another tab
+        return _failed(request, kind=key.kind, next_url=next_url, error=error.message)
     notice = (_("Key “%(name)s” enabled.") if enable else _("Key “%(name)s” disabled.")) % {"name": key.name}
     return _done(request, kind=key.kind, next_url=next_url, notice=notice)
 
@@ -231,7 +234,10 @@ def api_key_rotate_view(request, pk):
             next_url=next_url,
             danger=True,
         )
-    key, secret = api_key_rotate(account=request.user, key_id=key.pk)
+    try:
+        key, secret = api_key_rotate(account=request.user, key_id=key.pk)
+    except ApplicationError as error:
+        return _failed(request, kind=key.kind, next_url=next_url, error=error.message)
     return _reveal(request, key=key, secret=secret, next_url=next_url, rotated=True)
 
 
@@ -251,7 +257,10 @@ def api_key_delete_view(request, pk):
             next_url=next_url,
             danger=True,
         )
-    key = api_key_delete(account=request.user, key_id=key.pk)
+    try:
+        key = api_key_delete(account=request.user, key_id=key.pk)
+    except ApplicationError as error:
+        return _failed(request, kind=key.kind, next_url=next_url, error=error.message)
     return _done(
         request, kind=key.kind, next_url=next_url, notice=_("Key “%(name)s” deleted.") % {"name": key.name}
     )

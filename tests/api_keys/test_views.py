@@ -286,3 +286,16 @@ def test_the_section_tag_renders_usage_in_the_kinds_unit(rf, user, kind, field, 
     assert f'<td class="num"> {shown} </td>' in re.sub(r"\s+", " ", html)
     assert 'value="/console/somewhere/?tab=1"' in html  # actions come back to the embedding page
     assert f'id="api-keys-{kind}"' in html
+
+
+def test_key_names_are_escaped_everywhere(user_client, user):
+    evil = '"><script>alert(1)</script>'
+    key, _ = make_key(account=user, kind=ApiKeyKind.MANAGEMENT, name=evil)
+    for response in (
+        user_client.get(PAGE),
+        user_client.get(reverse("console:api_key_delete", args=[key.pk])),
+        user_client.post(reverse("console:api_key_rotate", args=[key.pk]), {"confirm": "1"}, **HTMX),
+    ):
+        html = response.content.decode()
+        assert "<script>alert(1)" not in html
+        assert "&lt;script&gt;alert(1)" in html
