@@ -299,3 +299,17 @@ def test_key_names_are_escaped_everywhere(user_client, user):
         html = response.content.decode()
         assert "<script>alert(1)" not in html
         assert "&lt;script&gt;alert(1)" in html
+
+
+def test_the_page_query_count_does_not_grow_with_keys(user_client, user, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_key(account=user, kind=ApiKeyKind.MANAGEMENT, name="one")
+    with CaptureQueriesContext(connection) as one:
+        user_client.get(PAGE)
+    for i in range(19):
+        make_key(account=user, kind=ApiKeyKind.MANAGEMENT, name=f"k{i}")
+    with django_assert_num_queries(len(one.captured_queries)):
+        html = user_client.get(PAGE).content.decode()
+    assert html.count('class="api-key-masked"') == 20
