@@ -7,4 +7,5 @@ app_name = "console"
 urlpatterns = [
     path("", views.console_home, name="home"),
     path("", include("apps.wallet.urls")),
+    path("", include("apps.api_keys.urls")),
 ]

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "apps.plans",
     "apps.billing",
     "apps.wallet",
+    "apps.api_keys",
 ]
 
 MIDDLEWARE = [

@@ -20,7 +20,7 @@ def test_payg_page_url_and_empty_state(user_client):
     page = user_client.get(PAYG)
     assert page.status_code == 200
     html = page.content.decode()
-    assert "<!-- payg keys section -->" in html
+    assert 'id="api-keys-payg"' in html
     assert 'data-testid="balance-total">$0.00<' in html
     assert "No transactions yet." in html
 
