@@ -6,7 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.core.money import flows_to_usd, round_rate, value_multiplier
-from apps.plans.models import FlowRate, Plan
+from apps.plans.models import FlowRate, Plan, Subscription
 
 
 def flow_rate_current(*, at: datetime | None = None) -> Decimal:
@@ -25,6 +25,16 @@ def effective_usd_per_flow(*, account, base_rate: Decimal | None = None) -> Deci
     """Base rate × the account's flow value multiplier, 12 places (SPEC §1)."""
     base = base_rate if base_rate is not None else flow_rate_current()
     return round_rate(base * account.flow_value_multiplier)
+
+
+def subscription_get_for_account(*, account):
+    """The account's subscription with its plans (every account has exactly one)."""
+    return Subscription.objects.select_related("plan", "scheduled_plan").get(account=account)
+
+
+def plan_get_public(*, tier: str) -> Plan:
+    """A plan offered to customers (Plan.DoesNotExist otherwise, so views answer 404)."""
+    return Plan.objects.get(tier=tier, is_public=True)
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,10 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "subscriptions-renew-due": {"task": "plans.subscriptions_renew_due", "schedule": 60.0},
+    "subscriptions-expire-grace": {"task": "plans.subscriptions_expire_grace", "schedule": 60.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -158,6 +161,8 @@ GATEWAY_TOKEN = env("GATEWAY_TOKEN", default="")
 # Product rules that staff may tune per deployment.
 FLOWPORT_DEFAULT_USD_PER_FLOW = Decimal("0.025252525253")
 FLOWPORT_MAX_KEYS_PER_KIND = 20
+# Days a subscription may stay past due (failed renewal) before it drops to Free (SPEC §4).
+FLOWPORT_RENEWAL_GRACE_DAYS = env.int("FLOWPORT_RENEWAL_GRACE_DAYS", default=3)
 
 LOGGING = {
     "version": 1,
