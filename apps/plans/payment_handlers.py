@@ -67,7 +67,8 @@ def on_upgrade_paid(payment: Payment) -> None:
 def on_renewal_paid(payment: Payment) -> None:
     """Next period paid: advance it, apply the plan paid for (the scheduled one), clear past due."""
     subscription = _subscription_of(payment)
-    plan = Plan.objects.get(tier=payment.metadata["plan"])
+    tier = payment.metadata.get("plan")
+    plan = Plan.objects.get(tier=tier) if tier else (subscription.scheduled_plan or subscription.plan)
     start = _meta_datetime(payment, "period_start") or subscription.current_period_end
     end = _meta_datetime(payment, "period_end") or add_months(start, 1)
     if end <= subscription.current_period_end and subscription.status == SubscriptionStatus.ACTIVE:
