@@ -234,7 +234,7 @@ def subscription_upgrade(*, account, new_plan: Plan, now=None) -> Subscription:
         payment_fail(payment_id=payment.pk, message=result.failure_message)
         raise ApplicationError(
             _("The upgrade payment failed: %(reason)s Nothing changed.")
-            % {"reason": result.failure_message or _("declined.")},
+            % {"reason": result.failure_message or _("Your card was declined.")},
             code="payment_failed",
         )
     elif result.external_id:
