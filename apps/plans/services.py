@@ -35,6 +35,9 @@ MAX_CATCH_UP_PERIODS = 36  # a renewal run never loops more than this for one su
 JOB_BATCH = 500  # subscriptions handled per periodic run; the next run picks up the rest
 
 ONE_MICROSECOND = timedelta(microseconds=1)
+CHECKOUT_REUSE_WINDOW = timedelta(
+    hours=1
+)  # a re-submitted subscribe form reuses an open checkout this recent
 
 
 def subscription_ensure(*, account) -> Subscription:
@@ -93,28 +96,31 @@ def _describe_period(plan: Plan, start: datetime, end: datetime) -> str:
 def subscription_start_checkout(*, account, plan: Plan, return_url: str, cancel_url: str) -> str:
     """Open the checkout for the full price of `plan`; returns the URL to send the customer to.
 
-    A double-submitted form finds the open payment for the same plan and returns the same checkout;
-    any other open subscription checkout of the account is canceled so only one can be paid.
+    A double-submitted form finds the open payment for the same plan and returns the same checkout
+    (open checkouts for other plans stay open: a provider's session may still be paid, and must then
+    be fulfilled, so it is never canceled behind the provider's back).
     """
     if plan.is_free:
         raise ApplicationError(_("Choose a paid plan to subscribe to."), code="plan_free")
     subscription = _for_account(account)
-    stale: list[int] = []
     with transaction.atomic():
         subscription = _locked(subscription.pk)
         if not subscription.plan.is_free and subscription.status == SubscriptionStatus.ACTIVE:
             raise ApplicationError(
                 _("You already have a paid plan: upgrade or downgrade it instead."), code="already_subscribed"
             )
-        open_checkouts = Payment.objects.filter(
-            account=account, purpose=PaymentPurpose.SUBSCRIPTION, status=PaymentStatus.PENDING
-        ).order_by("-id")
-        payment = None
-        for candidate in open_checkouts:
-            if payment is None and candidate.metadata.get("plan") == plan.tier:
-                payment = candidate
-            else:
-                stale.append(candidate.pk)
+        payment = (
+            Payment.objects.filter(
+                account=account,
+                purpose=PaymentPurpose.SUBSCRIPTION,
+                status=PaymentStatus.PENDING,
+                metadata__plan=plan.tier,
+                amount_usd=plan.price_usd,
+                created_at__gte=timezone.now() - CHECKOUT_REUSE_WINDOW,
+            )
+            .order_by("-id")
+            .first()
+        )
         if payment is None:
             payment = payment_create(
                 account=account,
@@ -126,8 +132,6 @@ def subscription_start_checkout(*, account, plan: Plan, return_url: str, cancel_
                 return_url=return_url,
                 cancel_url=cancel_url,
             )
-    for payment_id in stale:
-        payment_fail(payment_id=payment_id, message="superseded", status=PaymentStatus.CANCELED)
     session = get_provider(payment.provider).subscription_start_checkout(payment=payment, plan=plan)
     if session.external_id and session.external_id != payment.external_id:
         Payment.objects.filter(pk=payment.pk).update(external_id=session.external_id)

@@ -81,12 +81,12 @@ def test_subscribe_through_the_sandbox_checkout(user_client, user):
     assert 'data-testid="change-free"' in page  # cancel
 
 
-def test_switching_checkout_plan_cancels_the_other_open_checkout(user_client, user):
+def test_a_checkout_for_another_plan_is_a_separate_payment(user_client, user):
     pro = user_client.post(reverse("console:subscribe"), {"plan": "pro"})
     max_ = user_client.post(reverse("console:subscribe"), {"plan": "max"})
     assert pro.url != max_.url
-    statuses = dict(Payment.objects.values_list("metadata__plan", "status"))
-    assert statuses == {"pro": PaymentStatus.CANCELED, "max": PaymentStatus.PENDING}
+    statuses = dict(Payment.objects.values_list("metadata__plan", "amount_usd"))
+    assert statuses == {"pro": Decimal("20.00"), "max": Decimal("100.00")}
 
 
 def test_paid_subscriber_cannot_subscribe_again(user_client, user):
