@@ -25,9 +25,11 @@ from apps.plans.services import (
     subscription_ensure,
     subscription_grace_deadline,
     subscription_schedule_change,
+    subscription_schedule_check,
     subscription_start_checkout,
     subscription_undo_scheduled_change,
     subscription_upgrade,
+    subscription_upgrade_check,
     subscription_upgrade_preview,
 )
 
@@ -76,7 +78,10 @@ def _panel(request, *, dialog: dict | None = None):
     """After an action: the refreshed panel for HTMX, a redirect back to the page for a plain post."""
     if request.htmx:
         context = _context(request, dialog=dialog) | {"inline_messages": True}
-        return render(request, f"{TEMPLATE}#panel", context)
+        response = render(request, f"{TEMPLATE}#panel", context)
+        response["HX-Retarget"] = "#subscription-panel"  # whichever element asked, the panel is replaced
+        response["HX-Reswap"] = "outerHTML"
+        return response
     return HttpResponseRedirect(reverse("console:subscription"))
 
 
@@ -138,6 +143,11 @@ def upgrade(request):
             return _panel(request)
         subscription_ensure(account=request.user)
         subscription = subscription_get_for_account(account=request.user)
+        try:
+            subscription_upgrade_check(subscription=subscription, new_plan=plan)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return _panel(request)
         preview = subscription_upgrade_preview(subscription=subscription, new_plan=plan)
         return _dialog(
             request, {"kind": "upgrade", "plan": plan, "preview": preview, "subscription": subscription}
@@ -162,6 +172,11 @@ def schedule_change(request):
             return _panel(request)
         subscription_ensure(account=request.user)
         subscription = subscription_get_for_account(account=request.user)
+        try:
+            subscription_schedule_check(subscription=subscription, plan=plan)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return _panel(request)
         return _dialog(request, {"kind": "downgrade", "plan": plan, "subscription": subscription})
     plan = _chosen_plan(request, request.POST)
     if plan is not None:

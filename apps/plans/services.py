@@ -171,7 +171,8 @@ def subscription_upgrade_preview(*, subscription: Subscription, new_plan: Plan, 
     )
 
 
-def _check_upgrade(subscription: Subscription, new_plan: Plan) -> None:
+def subscription_upgrade_check(*, subscription: Subscription, new_plan: Plan) -> None:
+    """Refuse (ApplicationError) an upgrade that is not one: same plan, from Free, past due, not dearer."""
     if new_plan.pk == subscription.plan_id:
         raise ApplicationError(
             _("You are already on the %(plan)s plan.") % {"plan": new_plan.name}, code="same_plan"
@@ -214,7 +215,7 @@ def subscription_upgrade(*, account, new_plan: Plan, now=None) -> Subscription:
         if latest is not None and latest.status == PaymentStatus.PENDING:
             payment = latest  # in flight (double submit): settle that one, never a second charge
         else:
-            _check_upgrade(subscription, new_plan)
+            subscription_upgrade_check(subscription=subscription, new_plan=new_plan)
             preview = subscription_upgrade_preview(subscription=subscription, new_plan=new_plan, now=now)
             payment = payment_create(
                 account=account,
@@ -250,7 +251,8 @@ def subscription_upgrade(*, account, new_plan: Plan, now=None) -> Subscription:
 # --- Downgrade / cancel at period end --------------------------------------------------------------------
 
 
-def _check_schedule(subscription: Subscription, plan: Plan) -> None:
+def subscription_schedule_check(*, subscription: Subscription, plan: Plan) -> None:
+    """Refuse (ApplicationError) a change that cannot wait for the period end: same plan, dearer, past due."""
     if plan.pk == subscription.plan_id:
         raise ApplicationError(
             _("You are already on the %(plan)s plan.") % {"plan": plan.name}, code="same_plan"
@@ -269,13 +271,13 @@ def _check_schedule(subscription: Subscription, plan: Plan) -> None:
 def subscription_schedule_change(*, account, plan: Plan) -> Subscription:
     """Schedule a downgrade (or, with the Free plan, a cancellation) for the end of the current period."""
     subscription = _for_account(account)
-    _check_schedule(subscription, plan)
+    subscription_schedule_check(subscription=subscription, plan=plan)
     if subscription.scheduled_plan_id == plan.pk:
         return subscription
     get_provider().subscription_schedule_change(subscription=subscription, plan=plan)
     with transaction.atomic():
         subscription = _locked(subscription.pk)
-        _check_schedule(subscription, plan)
+        subscription_schedule_check(subscription=subscription, plan=plan)
         if subscription.scheduled_plan_id == plan.pk:
             return subscription
         previous = subscription.scheduled_plan

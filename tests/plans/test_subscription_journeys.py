@@ -4,8 +4,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.billing.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus
 from apps.core.dates import add_months
@@ -232,6 +233,23 @@ def test_pages_need_login(client):
 
 
 def test_chinese_page_renders(user_client, user):
-    response = user_client.get("/zh-hans/console/subscription/")
+    try:
+        response = user_client.get("/zh-hans/console/subscription/")
+    finally:
+        translation.activate(settings.LANGUAGE_CODE)  # the request leaves zh-hans active in this thread
     assert response.status_code == 200
-    assert Plan.objects.get(tier="pro").name in response.content.decode()
+    html = response.content.decode()
+    assert "变更套餐" in html and "账单历史" in html
+    assert Plan.objects.get(tier="pro").name in html
+
+
+def test_previews_of_impossible_changes_show_the_reason_instead_of_a_dialog(user_client, user):
+    upgrade = user_client.get(
+        reverse("console:subscription_upgrade") + "?plan=max", headers={"HX-Request": "true"}
+    )
+    assert upgrade["HX-Retarget"] == "#subscription-panel"
+    html = upgrade.content.decode()
+    assert "Subscribe to a paid plan first." in html
+    assert "plan-dialog" not in html.split('id="plan-dialog"')[1][:40]  # the dialog slot stays empty
+    plain = user_client.get(reverse("console:subscription_schedule") + "?plan=free", follow=True)
+    assert messages_of(plain) == ["You are already on the Free plan."]
