@@ -13,7 +13,7 @@ from apps.billing.models import Payment, PaymentPurpose
 from apps.billing.services import register_payment_handlers
 from apps.core.dates import add_months
 from apps.plans.models import Plan, Subscription, SubscriptionStatus
-from apps.plans.services import _audit, _locked
+from apps.plans.services.common import subscription_audit, subscription_lock
 
 
 def _meta_datetime(payment: Payment, key: str) -> datetime | None:
@@ -22,7 +22,9 @@ def _meta_datetime(payment: Payment, key: str) -> datetime | None:
 
 
 def _subscription_of(payment: Payment) -> Subscription:
-    return _locked(Subscription.objects.values_list("pk", flat=True).get(account_id=payment.account_id))
+    return subscription_lock(
+        Subscription.objects.values_list("pk", flat=True).get(account_id=payment.account_id)
+    )
 
 
 def on_subscription_paid(payment: Payment) -> None:
@@ -40,7 +42,7 @@ def on_subscription_paid(payment: Payment) -> None:
     subscription.current_period_end = end
     subscription.external_id = payment.metadata.get("subscription_external_id", "")
     subscription.save()
-    _audit(
+    subscription_audit(
         subscription,
         "subscribed",
         from_plan=from_plan.tier,
@@ -61,7 +63,9 @@ def on_upgrade_paid(payment: Payment) -> None:
     subscription.plan = plan
     subscription.scheduled_plan = None  # an upgrade supersedes a scheduled downgrade or cancellation
     subscription.save(update_fields=["plan", "scheduled_plan", "updated_at"])
-    _audit(subscription, "upgraded", from_plan=from_plan.tier, plan=plan.tier, payment=payment.public_id)
+    subscription_audit(
+        subscription, "upgraded", from_plan=from_plan.tier, plan=plan.tier, payment=payment.public_id
+    )
 
 
 def on_renewal_paid(payment: Payment) -> None:
@@ -81,7 +85,7 @@ def on_renewal_paid(payment: Payment) -> None:
     subscription.current_period_start = start
     subscription.current_period_end = end
     subscription.save()
-    _audit(
+    subscription_audit(
         subscription,
         "renewed",
         from_plan=from_plan.tier,
@@ -100,7 +104,7 @@ def on_renewal_failed(payment: Payment) -> None:
     subscription.status = SubscriptionStatus.PAST_DUE
     subscription.past_due_since = _meta_datetime(payment, "attempted_at") or timezone.now()
     subscription.save(update_fields=["status", "past_due_since", "updated_at"])
-    _audit(
+    subscription_audit(
         subscription,
         "past_due",
         plan=subscription.plan.tier,
