@@ -185,11 +185,20 @@ def schedule_change(request):
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            messages.success(
-                request,
-                _("Your plan will change to %(plan)s on %(date)s.")
-                % {"plan": plan.name, "date": f"{subscription.current_period_end:%Y-%m-%d}"},
-            )
+            date = f"{subscription.current_period_end:%Y-%m-%d}"
+            if plan.is_free:
+                message = _(
+                    "Your %(plan)s subscription ends on %(date)s; you then move to the Free plan."
+                ) % {
+                    "plan": subscription.plan.name,
+                    "date": date,
+                }
+            else:
+                message = _("Your plan will change to %(plan)s on %(date)s.") % {
+                    "plan": plan.name,
+                    "date": date,
+                }
+            messages.success(request, message)
     return _panel(request)
 
 
