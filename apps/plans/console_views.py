@@ -155,11 +155,18 @@ def upgrade(request):
     plan = _chosen_plan(request, request.POST)
     if plan is not None:
         try:
-            subscription_upgrade(account=request.user, new_plan=plan)
+            subscription = subscription_upgrade(account=request.user, new_plan=plan)
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, _("You are now on the %(plan)s plan.") % {"plan": plan.name})
+            if subscription.plan_id == plan.pk:
+                messages.success(request, _("You are now on the %(plan)s plan.") % {"plan": plan.name})
+            else:  # the provider is still confirming the charge; its webhook switches the plan
+                messages.info(
+                    request,
+                    _("Your upgrade payment is being processed; you move to %(plan)s once it is confirmed.")
+                    % {"plan": plan.name},
+                )
     return _panel(request)
 
 

@@ -1,10 +1,13 @@
 """Renewal, scheduled changes at period end, failed renewals and grace, provider sync (controllable `now`)."""
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
 
 from apps.billing.models import Payment, PaymentPurpose, PaymentStatus
 from apps.core.dates import add_months
@@ -16,6 +19,7 @@ from apps.plans.services import (
     subscription_renew_due,
     subscription_schedule_change,
     subscription_sync_from_provider,
+    subscription_upgrade,
 )
 from tests.plans.factories import at, put_on_plan, save_card
 
@@ -227,3 +231,44 @@ def test_beat_schedule_names_registered_tasks():
     app.loader.import_default_modules()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks
+
+
+def test_upgrade_in_the_last_second_switches_without_charging_the_card(user):
+    save_card(user, last4="0002")  # a declined card: any real charge would fail
+    put_on_plan(user, "pro", start=START, end=END)
+    subscription = subscription_upgrade(
+        account=user, new_plan=Plan.objects.get(tier="max"), now=END - timedelta(seconds=1)
+    )
+    assert subscription.plan.tier == "max"
+    assert subscription.current_period_end == END
+    payment = Payment.objects.get(account=user)
+    assert (payment.purpose, payment.amount_usd, payment.status) == (
+        PaymentPurpose.UPGRADE,
+        Decimal("0.00"),
+        PaymentStatus.SUCCEEDED,
+    )
+    assert events(user) == ["subscription.upgraded"]
+
+
+def test_upgrade_supersedes_a_scheduled_cancellation(user):
+    save_card(user)
+    put_on_plan(user, "pro", start=START, end=END)
+    subscription_schedule_change(account=user, plan=Plan.objects.get(tier="free"))
+    subscription = subscription_upgrade(
+        account=user, new_plan=Plan.objects.get(tier="ultra"), now=at(2026, 11, 16)
+    )
+    assert (subscription.plan.tier, subscription.scheduled_plan) == ("ultra", None)
+    assert Payment.objects.get(account=user).amount_usd == Decimal("90.00")  # 180 × 15/30
+    subscription_renew_due(now=END)
+    assert [amount for amount, _s, _k in renewals(user)] == [Decimal("200.00")]
+
+
+def test_run_scheduler_runs_the_subscription_jobs_without_a_broker(user):
+    now = timezone.now()
+    save_card(user)
+    put_on_plan(user, "pro", start=now - timedelta(days=40), end=now - timedelta(days=10))
+    call_command("run_scheduler", once=True, stdout=io.StringIO())
+    assert [(amount, status) for amount, status, _k in renewals(user)] == [
+        (Decimal("20.00"), PaymentStatus.SUCCEEDED)
+    ]
+    assert Subscription.objects.get(account=user).current_period_end > now
