@@ -129,7 +129,10 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "subscriptions-renew-due": {"task": "plans.subscriptions_renew_due", "schedule": 60.0},
+    "subscriptions-expire-grace": {"task": "plans.subscriptions_expire_grace", "schedule": 60.0},
+}
 CELERY_BEAT_SCHEDULE["wallet-expire-bonuses"] = {
     "task": "apps.wallet.tasks.wallet_expire_bonuses",
     "schedule": timedelta(hours=1),
@@ -173,6 +176,8 @@ FLOWPORT_MAX_KEYS_PER_KIND = 20
 FLOWPORT_ABUSIVE_FLOW_MULTIPLIER = Decimal(env("FLOWPORT_ABUSIVE_FLOW_MULTIPLIER", default="0.8"))
 # Days before a top-up bonus expires (None: bonuses never expire).
 FLOWPORT_BONUS_EXPIRY_DAYS = env.int("FLOWPORT_BONUS_EXPIRY_DAYS", default=None)
+# Days a subscription may stay past due (failed renewal) before it drops to Free (SPEC §4).
+FLOWPORT_RENEWAL_GRACE_DAYS = env.int("FLOWPORT_RENEWAL_GRACE_DAYS", default=3)
 
 LOGGING = {
     "version": 1,
