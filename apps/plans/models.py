@@ -153,7 +153,11 @@ class Subscription(TimeStampedModel):
     )
     past_due_since = models.DateTimeField(_("past due since"), null=True, blank=True)
     external_id = models.CharField(
-        _("provider reference"), max_length=200, blank=True, db_index=True, help_text=_("Stripe subscription id.")
+        _("provider reference"),
+        max_length=200,
+        blank=True,
+        db_index=True,
+        help_text=_("Stripe subscription id."),
     )
 
     class Meta:

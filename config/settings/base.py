@@ -150,7 +150,11 @@ STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
 STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 PAYMENT_PROVIDER = "stripe" if STRIPE_SECRET_KEY else "sandbox"
+# Absolute base for links handed to Stripe (Checkout success/cancel URLs).
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
 
 # The inference gateway's service token (SPEC §7).
 GATEWAY_TOKEN = env("GATEWAY_TOKEN", default="")
