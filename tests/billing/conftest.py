@@ -73,3 +73,36 @@ def fulfilled(monkeypatch):
             on_failure=lambda p: calls["failure"].append(p.pk),
         )
     return calls
+
+
+@pytest.fixture
+def stripe_subscribe(fake_stripe, deliver):
+    """Subscribe `account` to `tier` through Stripe Checkout + webhook; returns (payment, subscription id)."""
+    from decimal import Decimal
+
+    from apps.billing.providers import get_provider
+    from apps.billing.services import payment_create
+    from apps.plans.models import Plan
+
+    def subscribe(account, tier="pro", *, key=None):
+        plan = Plan.objects.get(tier=tier)
+        payment = payment_create(
+            account=account,
+            purpose=PaymentPurpose.SUBSCRIPTION,
+            amount_usd=Decimal(plan.price_usd),
+            description=f"Flowport {plan.name}",
+            idempotency_key=key or f"subscribe:{account.pk}:{tier}",
+            metadata={"plan": tier},
+            return_url="/console/subscription/",
+            cancel_url="/pricing/",
+        )
+        session = get_provider().subscription_start_checkout(payment=payment, plan=plan)
+        payment.external_id = session.external_id
+        payment.save(update_fields=["external_id"])
+        completed = fake_stripe.complete_checkout(session.external_id)
+        response = deliver(fake_stripe.event("checkout.session.completed", completed))
+        assert response.status_code == 200, response.content
+        payment.refresh_from_db()
+        return payment, completed["subscription"]
+
+    return subscribe

@@ -169,12 +169,20 @@ class FakeStripe:
                 "metadata": metadata or {},
                 "schedule": None,
                 "latest_invoice": None,
+                "livemode": False,
+                "created": now,
+                "start_date": now,
+                "billing_cycle_anchor": now,
+                "collection_method": "charge_automatically",
                 "items": {
                     "object": "list",
+                    "has_more": False,
+                    "url": f"/v1/subscription_items?subscription={sub_id}",
                     "data": [
                         {
                             "id": self.new_id("si"),
                             "object": "subscription_item",
+                            "subscription": sub_id,
                             "price": price,
                             "quantity": 1,
                             "current_period_start": now,
@@ -207,6 +215,8 @@ class FakeStripe:
                 },
                 "lines": {
                     "object": "list",
+                    "has_more": False,
+                    "url": f"/v1/invoices/{invoice_id}/lines",
                     "data": [
                         {
                             "id": self.new_id("il"),
@@ -268,6 +278,9 @@ class FakeStripe:
         ("POST", "/v1/payment_intents", "post_payment_intents"),
         ("GET", "/v1/payment_intents/{id}", "get_payment_intents"),
         ("GET", "/v1/payment_methods/{id}", "get_payment_methods"),
+        ("GET", "/v1/products/{id}", "get_products"),
+        ("GET", "/v1/products/{id}/features", "get_product_features"),
+        ("GET", "/v1/prices/{id}", "get_prices_id"),
         ("GET", "/v1/prices", "get_prices"),
         ("POST", "/v1/prices", "post_prices"),
         ("GET", "/v1/subscriptions/{id}", "get_subscriptions"),
@@ -408,7 +421,16 @@ class FakeStripe:
         ):
             raise StripeError(400, "invalid_request_error", "A price with this lookup_key exists.")
         product = self.put(
-            {"id": self.new_id("prod"), "object": "product", "name": params["product_data"]["name"]}
+            {
+                "id": self.new_id("prod"),
+                "object": "product",
+                "name": params["product_data"]["name"],
+                "active": True,
+                "type": "service",
+                "livemode": False,
+                "created": int(time.time()),
+                "metadata": params["product_data"].get("metadata", {}),
+            }
         )
         return self.put(
             {
@@ -420,8 +442,23 @@ class FakeStripe:
                 "lookup_key": lookup_key,
                 "metadata": params.get("metadata", {}),
                 "product": product["id"],
+                "active": True,
+                "type": "recurring",
+                "billing_scheme": "per_unit",
+                "livemode": False,
+                "created": int(time.time()),
             }
         )
+
+    def api_get_products(self, params, id):
+        return self.get(id, "product")
+
+    def api_get_product_features(self, params, id):
+        self.get(id, "product")
+        return {"object": "list", "data": [], "has_more": False, "url": f"/v1/products/{id}/features"}
+
+    def api_get_prices_id(self, params, id):
+        return self.get(id, "price")
 
     def api_get_subscriptions(self, params, id):
         return self.get(id, "subscription")

@@ -319,8 +319,10 @@ class StripeProvider(PaymentProvider):
     def subscription_schedule_change(self, *, subscription, plan) -> None:
         """Apply `plan` at period end (Free = cancel at period end), or undo with plan=None."""
         remote = self.read_subscription(subscription.external_id)
-        state = f"{remote['cancel_at_period_end']}:{remote.get('schedule') or '-'}"
-        key = f"flowport:{remote['id']}:{int(subscription_period(remote)[1].timestamp())}:{state}"
+        # Deterministic for a retry of this change, distinct for the next one (the plans app saves the
+        # scheduled plan with each change): a key seen before would replay Stripe's first answer.
+        version = int(subscription.updated_at.timestamp() * 1_000_000)
+        key = f"flowport:{remote['id']}:{version}"
         if plan is None or plan.is_free:
             if remote.get("schedule"):
                 self.client.v1.subscription_schedules.release(
