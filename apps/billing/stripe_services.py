@@ -125,6 +125,7 @@ def stripe_checkout_session_settle(*, session_id: str) -> Payment | None:
             "period_start": start.isoformat(),
             "period_end": end.isoformat(),
             "subscription_external_id": remote["id"],
+            **({"invoice": invoice["id"]} if invoice else {}),
         }
     else:
         intent = provider.read_intent(session["payment_intent"])

@@ -75,6 +75,7 @@ class FakeStripe:
     requests: list = field(default_factory=list)
     declined_payment_methods: set = field(default_factory=set)
     processing_payment_methods: set = field(default_factory=set)
+    invoice_payments: dict = field(default_factory=dict)  # invoice id -> the PaymentIntent that paid it
     idempotent: dict = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
@@ -196,6 +197,14 @@ class FakeStripe:
     def invoice(self, sub: dict, billing_reason: str, amount: int, *, paid: bool = True) -> dict:
         item = sub["items"]["data"][0]
         invoice_id = self.new_id("in")
+        if paid:
+            self.invoice_payments[invoice_id] = self._payment_intent(
+                amount=amount,
+                customer=sub["customer"],
+                payment_method=sub["default_payment_method"],
+                metadata={},
+                status="succeeded",
+            )["id"]
         return self.put(
             {
                 "id": invoice_id,
@@ -291,6 +300,7 @@ class FakeStripe:
         ("POST", "/v1/subscription_schedules/{id}/release", "post_subscription_schedules_release"),
         ("POST", "/v1/subscription_schedules/{id}", "post_subscription_schedules_id"),
         ("GET", "/v1/invoices/{id}", "get_invoices"),
+        ("GET", "/v1/invoice_payments", "get_invoice_payments"),
         ("POST", "/v1/refunds", "post_refunds"),
         ("GET", "/v1/refunds/{id}", "get_refunds"),
         ("GET", "/v1/events/{id}", "get_events"),
@@ -536,6 +546,25 @@ class FakeStripe:
 
     def api_get_invoices(self, params, id):
         return self.get(id, "invoice")
+
+    def api_get_invoice_payments(self, params):
+        invoice = self.get(params["invoice"], "invoice")
+        data = []
+        if invoice["id"] in self.invoice_payments and invoice["status"] == "paid":
+            data.append(
+                {
+                    "id": f"inpay_{invoice['id']}",
+                    "object": "invoice_payment",
+                    "invoice": invoice["id"],
+                    "status": "paid",
+                    "amount_paid": invoice["amount_paid"],
+                    "payment": {
+                        "type": "payment_intent",
+                        "payment_intent": self.invoice_payments[invoice["id"]],
+                    },
+                }
+            )
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/invoice_payments"}
 
     def api_post_refunds(self, params):
         pi = self.get(params["payment_intent"], "payment_intent")

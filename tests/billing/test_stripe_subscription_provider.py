@@ -77,6 +77,7 @@ def test_subscription_checkout_completed_records_stripes_period(user, fake_strip
         "period_start": iso(item["current_period_start"]),
         "period_end": iso(item["current_period_end"]),
         "subscription_external_id": sub_id,
+        "invoice": invoice["id"],
     }
     assert (payment.invoice_url, payment.invoice_pdf_url) == (
         invoice["hosted_invoice_url"],
@@ -284,3 +285,27 @@ def test_failed_renewal_attempt_is_a_failed_renewal_payment(user, fake_stripe, s
     assert deliver(fake_stripe.event("invoice.paid", invoice)).status_code == 200
     paid = Payment.objects.get(idempotency_key=f"stripe:invoice:{invoice['id']}")
     assert paid.status == PaymentStatus.SUCCEEDED
+
+
+def test_refunds_of_subscription_payments_go_to_the_invoices_payment_intent(
+    user, fake_stripe, stripe_subscribe, deliver
+):
+    payment, sub_id = stripe_subscribe(user, "pro")
+    _link(user, sub_id)
+    invoice = fake_stripe.renew(sub_id)
+    deliver(fake_stripe.event("invoice.paid", invoice))
+    renewal = Payment.objects.get(purpose=PaymentPurpose.RENEWAL)
+    provider = get_provider()
+
+    first = provider.refund(payment=payment, amount_usd=Decimal("20.00"), idempotency_key="refund:sub")
+    second = provider.refund(payment=renewal, amount_usd=Decimal("5.25"), idempotency_key="refund:renewal")
+
+    subscribe_invoice = payment.metadata["invoice"]
+    assert [
+        (r.params["payment_intent"], r.params["amount"], r.idempotency_key)
+        for r in fake_stripe.posts("/v1/refunds")
+    ] == [
+        (fake_stripe.invoice_payments[subscribe_invoice], "2000", "refund:sub"),
+        (fake_stripe.invoice_payments[invoice["id"]], "525", "refund:renewal"),
+    ]
+    assert (first.status, second.status) == ("succeeded", "succeeded")

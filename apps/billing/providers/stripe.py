@@ -200,7 +200,7 @@ class StripeProvider(PaymentProvider):
         return ChargeResult(status=status, external_id=intent["id"], failure_message=message)
 
     def refund(self, *, payment, amount_usd: Decimal, idempotency_key: str) -> RefundResult:
-        intent_id = payment.metadata.get("payment_intent") or payment.external_id
+        intent_id = self._paying_intent(payment)
         refund = self.client.v1.refunds.create(
             params={
                 "payment_intent": intent_id,
@@ -210,6 +210,19 @@ class StripeProvider(PaymentProvider):
             options={"idempotency_key": idempotency_key},
         )
         return RefundResult(status=_REFUND_STATUS.get(refund["status"], "pending"), external_id=refund["id"])
+
+    def _paying_intent(self, payment) -> str:
+        """The PaymentIntent that took the money: ours for one-off payments, the invoice's otherwise."""
+        if payment.metadata.get("payment_intent"):
+            return payment.metadata["payment_intent"]
+        if payment.metadata.get("invoice"):
+            paid = self.client.v1.invoice_payments.list(
+                params={"invoice": payment.metadata["invoice"], "status": "paid"}
+            )
+            for record in paid["data"]:
+                if record["payment"].get("type") == "payment_intent":
+                    return record["payment"]["payment_intent"]
+        return payment.external_id
 
     def read_payment(self, *, external_id: str) -> PaymentInfo:
         """Re-read a Checkout Session (`cs_…`) or PaymentIntent (`pi_…`): the truth we credit on."""
