@@ -110,8 +110,8 @@ def stripe_checkout_session_settle(*, session_id: str) -> Payment | None:
     if payment is None:
         logger.warning("Stripe checkout session %s has no Flowport payment", session_id)
         return None
-    if session["payment_status"] not in PAID or payment.status not in OPEN:
-        return payment
+    if session["payment_status"] not in PAID or payment.status != PaymentStatus.PENDING:
+        return payment  # unpaid per Stripe, or settled already (card saved in that same transaction)
     if not _amount_matches(payment, cents=session["amount_total"], currency=session["currency"]):
         return payment
     invoice = None
@@ -156,15 +156,20 @@ def stripe_checkout_session_close(*, session_id: str) -> Payment | None:
 
 def stripe_payment_intent_settle(*, intent_id: str) -> Payment | None:
     """`payment_intent.succeeded` / `payment_failed` (off-session charges such as auto top-ups)."""
-    intent = StripeProvider().read_intent(intent_id)
+    provider = StripeProvider()
+    intent = provider.read_intent(intent_id)
     payment = _payment_for((intent.get("metadata") or {}).get("payment"))
     if payment is None:
         payment = Payment.objects.filter(provider="stripe", external_id=intent["id"]).first()
     if payment is None or payment.status not in OPEN:
         return payment
     if intent["status"] == "succeeded":
+        if payment.status != PaymentStatus.PENDING:
+            return payment
         if not _amount_matches(payment, cents=intent["amount_received"], currency=intent["currency"]):
             return payment
+        if payment.metadata.get("save_method"):  # this event may beat checkout.session.completed
+            _save_card(provider, account=payment.account, method_id=intent.get("payment_method"))
         return _succeed(payment, metadata={"payment_intent": intent["id"]}, external_id=intent["id"])
     # A Checkout payment may retry inside the session: only its expiry ends it. Off-session ones end here.
     if intent["status"] in ("requires_payment_method", "canceled") and not payment.external_id.startswith(

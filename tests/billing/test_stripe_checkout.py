@@ -337,3 +337,21 @@ def test_every_outgoing_write_carries_our_idempotency_key(user, fake_stripe, del
         ("/v1/refunds", "refund:2"),
     ]
     assert {r.api_key for r in fake_stripe.requests} == {fake_stripe.api_key}
+
+
+def test_payment_intent_event_first_still_saves_the_card_once(user, fake_stripe, deliver, fulfilled):
+    payment = _topup(user)
+    checkout_start(payment=payment, save_method=True)
+    session = _paid_session(fake_stripe, payment, last4="5556")
+
+    intent = fake_stripe.objects[session["payment_intent"]]
+    assert deliver(fake_stripe.event("payment_intent.succeeded", intent)).status_code == 200
+    assert deliver(fake_stripe.event("checkout.session.completed", session)).status_code == 200
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert payment.external_id == intent["id"]
+    assert fulfilled["success"] == [payment.pk]
+    assert list(PaymentMethod.objects.values_list("external_id", "last4")) == [
+        (intent["payment_method"], "5556")
+    ]
