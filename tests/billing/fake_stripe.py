@@ -379,7 +379,7 @@ class FakeStripe:
                 "payment_intent": None,
                 "subscription": None,
                 "payment_intent_metadata": params.get("payment_intent_data", {}).get("metadata", {}),
-                "setup_future_usage": params.get("payment_intent_data", {}).get("setup_future_usage"),
+                "payment_method_options": params.get("payment_method_options", {}),
                 "subscription_metadata": params.get("subscription_data", {}).get("metadata", {}),
             }
         )

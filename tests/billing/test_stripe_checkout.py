@@ -68,11 +68,11 @@ def test_checkout_session_carries_cents_methods_urls_and_idempotency_keys(user, 
     ]
     assert params["payment_intent_data"] == {
         "metadata": {"payment": str(payment.public_id), "purpose": "topup"},
-        "setup_future_usage": "off_session",
     }
+    assert params["payment_method_options"] == {"card": {"setup_future_usage": "off_session"}}
     assert params["success_url"] == "https://portal.test/console/payg/"
     assert params["cancel_url"] == "https://portal.test/console/payg/?canceled=1"
-    assert "setup_future_usage" not in second_session.params["payment_intent_data"]
+    assert "payment_method_options" not in second_session.params
     assert second_session.params["payment_method_types"] == ["card"]
 
 

@@ -143,11 +143,13 @@ class StripeProvider(PaymentProvider):
     # -- one-off payments (top-ups) ----------------------------------------------------------------------
     def start_checkout(self, *, payment, methods=("card",), save_method=False) -> CheckoutSession:
         metadata = {"payment": str(payment.public_id), "purpose": payment.purpose}
-        intent_data: dict = {"metadata": metadata}
-        if save_method:
-            intent_data["setup_future_usage"] = "off_session"
+        extra: dict = {}
+        if save_method and "card" in methods:
+            # Per card, so Alipay (which cannot be saved for off-session use) stays on offer.
+            extra["payment_method_options"] = {"card": {"setup_future_usage": "off_session"}}
         session = self.client.v1.checkout.sessions.create(
             params={
+                **extra,
                 "mode": "payment",
                 "customer": self.customer_id(payment.account),
                 "payment_method_types": list(methods),
@@ -161,7 +163,7 @@ class StripeProvider(PaymentProvider):
                         },
                     }
                 ],
-                "payment_intent_data": intent_data,
+                "payment_intent_data": {"metadata": metadata},
                 "client_reference_id": str(payment.public_id),
                 "metadata": metadata,
                 "success_url": absolute_url(payment.return_url or "/console/"),
