@@ -8,6 +8,8 @@ from apps.core.views import language_switch
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/switch/", language_switch, name="language_switch"),
+    # Stripe webhooks: POST /stripe/webhook/<WebhookEndpoint.djstripe_uuid>/ (signature verified by dj-stripe)
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
 ]
 
 urlpatterns += i18n_patterns(
