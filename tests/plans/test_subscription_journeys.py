@@ -40,7 +40,7 @@ def test_page_url_and_free_plan_card(user_client, user):
     for tier, name in (("pro", "Pro"), ("max", "Max"), ("ultra", "Ultra")):
         assert f'data-testid="subscribe-{tier}"' in html
         assert f"Get {name}" in html
-    assert "<!-- api keys section -->" in html
+    assert 'id="api-keys-subscription"' in html
     assert "<!-- extra usage section -->" in html
 
 
