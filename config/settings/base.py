@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.plans",
     "apps.billing",
+    "apps.api_keys",
 ]
 
 MIDDLEWARE = [

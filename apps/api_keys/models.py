@@ -1,0 +1,92 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.models import TimeStampedModel
+
+
+class ApiKeyKind(models.TextChoices):
+    SUBSCRIPTION = "subscription", _("Subscription")
+    PAYG = "payg", _("Pay-as-you-go")
+    MANAGEMENT = "management", _("Management")
+
+
+class ApiKeyStatus(models.TextChoices):
+    ENABLED = "enabled", _("Enabled")
+    DISABLED = "disabled", _("Disabled")
+
+
+# SPEC §6: each kind has its own secret prefix; the secret is the prefix + 64 hex characters.
+KEY_PREFIXES: dict[str, str] = {
+    ApiKeyKind.SUBSCRIPTION: "sk-ss-v1-",
+    ApiKeyKind.PAYG: "sk-ai-v1-",
+    ApiKeyKind.MANAGEMENT: "sk-mg-v1-",
+}
+SECRET_HEX_LENGTH = 64
+SECRET_LENGTH = 9 + SECRET_HEX_LENGTH  # 73
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def live(self):
+        """Keys that have not been deleted (deleted keys are kept for history only)."""
+        return self.filter(deleted_at__isnull=True)
+
+
+class ApiKey(TimeStampedModel):
+    """An API key of one kind (SPEC §6). Only a SHA-256 hash of the secret is stored, never the secret."""
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="api_keys"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=ApiKeyKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ApiKeyStatus.choices, default=ApiKeyStatus.ENABLED
+    )
+    secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)
+    prefix = models.CharField(_("prefix"), max_length=16, editable=False)
+    last_four = models.CharField(_("last four"), max_length=4, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+    used_flows = models.DecimalField(_("Flows used"), max_digits=18, decimal_places=6, default=Decimal("0"))
+    used_usd = models.DecimalField(_("USD used"), max_digits=18, decimal_places=6, default=Decimal("0"))
+    request_count = models.PositiveBigIntegerField(_("requests"), default=0)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        constraints = [
+            models.UniqueConstraint(fields=["secret_hash"], name="api_key_secret_hash_unique"),
+            models.CheckConstraint(condition=models.Q(kind__in=ApiKeyKind.values), name="api_key_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ApiKeyStatus.values), name="api_key_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(used_flows__gte=0), name="api_key_used_flows_non_negative"
+            ),
+            models.CheckConstraint(condition=models.Q(used_usd__gte=0), name="api_key_used_usd_non_negative"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["account", "kind"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="api_key_live_account_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.masked})"
+
+    @property
+    def masked(self) -> str:
+        """What people may see of a key: its display prefix and last four characters."""
+        return f"{self.prefix}…{self.last_four}"
+
+    @property
+    def is_enabled(self) -> bool:
+        return self.status == ApiKeyStatus.ENABLED and self.deleted_at is None

@@ -1,0 +1,215 @@
+"""API key lifecycle (SPEC §6): create, rename, enable/disable, rotate, delete, authenticate, touch.
+
+Secrets are shown once and never stored: the table keeps a SHA-256 hash (looked up by equality, so no
+timing side channel on the comparison) plus a display prefix and the last four characters.
+"""
+
+import hashlib
+import re
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import User
+from apps.api_keys.exceptions import ApiKeyNotFound, ApiKeyRefused
+from apps.api_keys.models import KEY_PREFIXES, ApiKey, ApiKeyKind, ApiKeyStatus
+from apps.core.exceptions import ApplicationError
+from apps.core.services import audit_record
+
+__all__ = [
+    "ApiKeyNotFound",
+    "ApiKeyRefused",
+    "api_key_authenticate",
+    "api_key_create",
+    "api_key_delete",
+    "api_key_hash",
+    "api_key_rename",
+    "api_key_rotate",
+    "api_key_set_status",
+    "api_key_touch",
+]
+
+NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
+SECRET_RE = re.compile(r"^sk-(?:ss|ai|mg)-v1-[0-9a-f]{64}$")
+TOUCH_INTERVAL_SECONDS = 60
+
+
+def api_key_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _secret_new(kind: str) -> str:
+    return KEY_PREFIXES[kind] + secrets.token_hex(32)
+
+
+def _secret_fields(kind: str, secret: str) -> dict:
+    prefix = KEY_PREFIXES[kind]
+    return {
+        "secret_hash": api_key_hash(secret),
+        "prefix": secret[: len(prefix) + 4],
+        "last_four": secret[-4:],
+    }
+
+
+def _name_clean(name) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError(_("A key needs a name."), code="name_required")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ApplicationError(
+            _("A key name has at most %(max)d characters.") % {"max": NAME_MAX_LENGTH}, code="name_too_long"
+        )
+    return name
+
+
+def _key_lock(*, account, key_id) -> ApiKey:
+    """Lock one live key of this account, or refuse as not found (another account's key included)."""
+    try:
+        return ApiKey.objects.live().select_for_update().get(account=account, pk=int(key_id))
+    except (ApiKey.DoesNotExist, TypeError, ValueError) as error:
+        raise ApiKeyNotFound() from error
+
+
+def _actor(actor, account):
+    return actor if actor is not None else account
+
+
+def _audit(*, event_type: str, key: ApiKey, actor, details: dict | None = None) -> None:
+    audit_record(
+        event_type=event_type,
+        account=key.account,
+        actor=actor,
+        subject=key,
+        details={"kind": key.kind, "key": key.masked, **(details or {})},
+    )
+
+
+def api_key_create(*, account: User, kind: str, name: str, actor: User | None = None) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is never available again.
+
+    At most FLOWPORT_MAX_KEYS_PER_KIND live keys per kind: the account row is locked first, so two
+    concurrent creations cannot both pass the count.
+    """
+    if kind not in ApiKeyKind.values:
+        raise ApplicationError(_("Unknown key kind."), code="invalid_kind")
+    name = _name_clean(name)
+    limit = settings.FLOWPORT_MAX_KEYS_PER_KIND
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True).get()
+        if ApiKey.objects.live().filter(account=account, kind=kind).count() >= limit:
+            raise ApplicationError(
+                _(
+                    "You already have %(limit)d keys of this kind, the most allowed. Delete one to create another."
+                )
+                % {"limit": limit},
+                code="key_limit",
+            )
+        secret = _secret_new(kind)
+        key = ApiKey.objects.create(account=account, kind=kind, name=name, **_secret_fields(kind, secret))
+        _audit(event_type="api_key.created", key=key, actor=_actor(actor, account), details={"name": name})
+    return key, secret
+
+
+@transaction.atomic
+def api_key_rename(*, account: User, key_id, name: str, actor: User | None = None) -> ApiKey:
+    name = _name_clean(name)
+    key = _key_lock(account=account, key_id=key_id)
+    previous = key.name
+    if previous == name:
+        return key
+    key.name = name
+    key.save(update_fields=["name", "updated_at"])
+    _audit(
+        event_type="api_key.renamed",
+        key=key,
+        actor=_actor(actor, account),
+        details={"from": previous, "to": name},
+    )
+    return key
+
+
+@transaction.atomic
+def api_key_set_status(*, account: User, key_id, status: str, actor: User | None = None) -> ApiKey:
+    """Enable or disable a key. Setting the status it already has changes nothing and writes nothing."""
+    if status not in ApiKeyStatus.values:
+        raise ApplicationError(_("Unknown key status."), code="invalid_status")
+    key = _key_lock(account=account, key_id=key_id)
+    if key.status == status:
+        return key
+    key.status = status
+    key.save(update_fields=["status", "updated_at"])
+    event = "api_key.enabled" if status == ApiKeyStatus.ENABLED else "api_key.disabled"
+    _audit(event_type=event, key=key, actor=_actor(actor, account))
+    return key
+
+
+def api_key_rotate(*, account: User, key_id, actor: User | None = None) -> tuple[ApiKey, str]:
+    """Give a key a new secret: same record, status, counters and history; the old secret stops at once."""
+    with transaction.atomic():
+        key = _key_lock(account=account, key_id=key_id)
+        previous = key.masked
+        secret = _secret_new(key.kind)
+        for field, value in _secret_fields(key.kind, secret).items():
+            setattr(key, field, value)
+        key.save(update_fields=["secret_hash", "prefix", "last_four", "updated_at"])
+        _audit(
+            event_type="api_key.rotated", key=key, actor=_actor(actor, account), details={"from": previous}
+        )
+    return key, secret
+
+
+@transaction.atomic
+def api_key_delete(
+    *, account: User, key_id, actor: User | None = None, now: datetime | None = None
+) -> ApiKey:
+    """Soft delete: the key is refused from now on and hidden, its record stays for usage history."""
+    key = _key_lock(account=account, key_id=key_id)
+    key.deleted_at = now or timezone.now()
+    key.save(update_fields=["deleted_at", "updated_at"])
+    _audit(event_type="api_key.deleted", key=key, actor=_actor(actor, account), details={"name": key.name})
+    return key
+
+
+def api_key_authenticate(*, secret: str, expected_kinds: set[str] | None = None) -> ApiKey:
+    """The key a secret belongs to, with its account loaded, or ApiKeyRefused(reason).
+
+    Reasons, checked in this order: malformed, unknown, deleted, disabled, wrong_kind. The account's
+    status is not checked here (callers decide what a blocked account means for them).
+    """
+    if not isinstance(secret, str) or not SECRET_RE.fullmatch(secret):
+        raise ApiKeyRefused(ApiKeyRefused.MALFORMED)
+    key = ApiKey.objects.select_related("account").filter(secret_hash=api_key_hash(secret)).first()
+    if key is None:
+        raise ApiKeyRefused(ApiKeyRefused.UNKNOWN)
+    if key.deleted_at is not None:
+        raise ApiKeyRefused(ApiKeyRefused.DELETED, key=key)
+    if key.status != ApiKeyStatus.ENABLED:
+        raise ApiKeyRefused(ApiKeyRefused.DISABLED, key=key)
+    if expected_kinds is not None and key.kind not in expected_kinds:
+        raise ApiKeyRefused(ApiKeyRefused.WRONG_KIND, key=key)
+    return key
+
+
+def api_key_touch(*, key: ApiKey, now: datetime | None = None) -> bool:
+    """Record that a key was used, writing `last_used_at` at most once a minute per key.
+
+    A cache `add` gates the write (no DB query on most requests); the UPDATE is conditional so the
+    timestamp never moves backwards. Returns whether a write was attempted.
+    """
+    now = now or timezone.now()
+    if not cache.add(f"apikey:touched:{key.pk}", 1, timeout=TOUCH_INTERVAL_SECONDS):
+        return False
+    updated = (
+        ApiKey.objects.filter(pk=key.pk)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=now))
+        .update(last_used_at=now)
+    )
+    if updated:
+        key.last_used_at = now
+    return True
