@@ -437,7 +437,7 @@ def meter_usage(
         cost = round_usage(cost_usd)
     with transaction.atomic():
         reservation = (
-            Reservation.objects.select_for_update()
+            Reservation.objects.select_for_update(of=("self",))
             .select_related("account", "api_key")
             .get(pk=reservation.pk)
         )
@@ -517,7 +517,11 @@ def meter_release(*, request_id: str, now: datetime | None = None) -> ReleaseRes
     if reservation.status != ReservationStatus.ACTIVE:
         return ReleaseResult(request_id=request_id, status=reservation.status, released=False)
     with transaction.atomic():
-        reservation = Reservation.objects.select_for_update().select_related("account").get(pk=reservation.pk)
+        reservation = (
+            Reservation.objects.select_for_update(of=("self",))
+            .select_related("account")
+            .get(pk=reservation.pk)
+        )
         if reservation.status != ReservationStatus.ACTIVE:
             return ReleaseResult(request_id=request_id, status=reservation.status, released=False)
         account = reservation.account
