@@ -8,11 +8,12 @@ import hashlib
 import re
 import secrets
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +34,7 @@ __all__ = [
     "api_key_rotate",
     "api_key_set_status",
     "api_key_touch",
+    "api_key_usage_add",
 ]
 
 NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
@@ -213,3 +215,17 @@ def api_key_touch(*, key: ApiKey, now: datetime | None = None) -> bool:
     if updated:
         key.last_used_at = now
     return True
+
+
+def api_key_usage_add(
+    *, key_id: int, flows: Decimal = Decimal("0"), usd: Decimal = Decimal("0"), requests: int = 1
+) -> None:
+    """Add to a key's usage counters in one UPDATE (no read, no lock): the metering engine calls it when
+    it settles a request (already-rounded Flows/USD), the management API with requests=1 only."""
+    if flows < 0 or usd < 0 or requests < 0:
+        raise ValueError("usage counters only grow")
+    ApiKey.objects.filter(pk=key_id).update(
+        used_flows=F("used_flows") + flows,
+        used_usd=F("used_usd") + usd,
+        request_count=F("request_count") + requests,
+    )

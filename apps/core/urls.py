@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.core import views
 
@@ -6,4 +6,6 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.console_home, name="home"),
+    path("", include("apps.wallet.urls")),
+    path("", include("apps.api_keys.urls")),
 ]

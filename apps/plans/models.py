@@ -82,6 +82,20 @@ class CatalogModel(TimeStampedModel):
         ordering = ["provider", "sort_order", "slug"]
         verbose_name = _("catalog model")
         verbose_name_plural = _("catalog models")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(input_usd_per_mtok__gte=0) | models.Q(input_usd_per_mtok__isnull=True),
+                name="catalogmodel_input_price_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(output_usd_per_mtok__gte=0) | models.Q(output_usd_per_mtok__isnull=True),
+                name="catalogmodel_output_price_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(usd_per_request__gte=0) | models.Q(usd_per_request__isnull=True),
+                name="catalogmodel_request_price_non_negative",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.slug

@@ -1,8 +1,8 @@
 from django.shortcuts import render
 
-from apps.plans.selectors import flow_rate_current, plan_rows
+from apps.plans.selectors import pricing_page
 
 
 def pricing(request):
-    rate = flow_rate_current()
-    return render(request, "plans/pricing.html", {"rate": rate, "rows": plan_rows(rate=rate)})
+    page = pricing_page()
+    return render(request, "plans/pricing.html", {"page": page, "rate": page.rate, "rows": page.rows})

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that differs comes from the environment (README)."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.plans",
     "apps.billing",
+    "apps.wallet",
     "apps.api_keys",
     "apps.usage",
 ]
@@ -128,9 +130,22 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {
-    "usage-release-stale-reservations": {"task": "usage.release_stale_reservations", "schedule": 60.0},
-    "usage-roll-expired-windows": {"task": "usage.roll_expired_windows", "schedule": 60.0},
+CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["wallet-expire-bonuses"] = {
+    "task": "apps.wallet.tasks.wallet_expire_bonuses",
+    "schedule": timedelta(hours=1),
+}
+CELERY_BEAT_SCHEDULE["wallet-auto-topup-retry"] = {
+    "task": "apps.wallet.tasks.wallet_auto_topup_retry_stale",
+    "schedule": timedelta(minutes=10),
+}
+CELERY_BEAT_SCHEDULE["usage-release-stale-reservations"] = {
+    "task": "usage.release_stale_reservations",
+    "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["usage-roll-expired-windows"] = {
+    "task": "usage.roll_expired_windows",
+    "schedule": timedelta(minutes=1),
 }
 
 REST_FRAMEWORK = {
@@ -166,6 +181,8 @@ FLOWPORT_DEFAULT_USD_PER_FLOW = Decimal("0.025252525253")
 FLOWPORT_MAX_KEYS_PER_KIND = 20
 # An abusive account's Flows are worth at most this fraction of the base rate (its quota burns faster).
 FLOWPORT_ABUSIVE_FLOW_MULTIPLIER = Decimal(env("FLOWPORT_ABUSIVE_FLOW_MULTIPLIER", default="0.8"))
+# Days before a top-up bonus expires (None: bonuses never expire).
+FLOWPORT_BONUS_EXPIRY_DAYS = env.int("FLOWPORT_BONUS_EXPIRY_DAYS", default=None)
 
 LOGGING = {
     "version": 1,

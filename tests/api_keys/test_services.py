@@ -18,6 +18,7 @@ from apps.api_keys.services import (
     api_key_rotate,
     api_key_set_status,
     api_key_touch,
+    api_key_usage_add,
 )
 from apps.core.exceptions import ApplicationError
 from apps.core.models import AuditEvent
@@ -280,3 +281,32 @@ def test_touch_writes_last_used_at_at_most_once_a_minute(user, django_assert_num
     api_key_touch(key=key, now=t0)
     key.refresh_from_db()
     assert key.last_used_at == t0 + timedelta(seconds=61)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_usage_counters_add_up_under_concurrency():
+    account = UserFactory()
+    key, _ = make_key(account=account, kind=ApiKeyKind.PAYG)
+    barrier = threading.Barrier(4)
+
+    def add():
+        try:
+            barrier.wait(timeout=10)
+            for _ in range(5):
+                api_key_usage_add(key_id=key.pk, flows=Decimal("1.000001"), usd=Decimal("0.000420"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    key.refresh_from_db()
+    assert (key.used_flows, key.used_usd, key.request_count) == (
+        Decimal("20.000020"),
+        Decimal("0.008400"),
+        20,
+    )
+    with pytest.raises(ValueError):
+        api_key_usage_add(key_id=key.pk, usd=Decimal("-1"))
