@@ -97,6 +97,9 @@ def test_cost_from_list_prices(user, secret):
 
 
 def test_model_without_list_prices_needs_cost_usd(user, secret):
+    CatalogModel.objects.filter(slug=MODEL).update(
+        input_usd_per_mtok=None, output_usd_per_mtok=None, usd_per_request=None
+    )
     client = gateway_client()
     authorize(client, "np", secret)
     before = windows(user)
