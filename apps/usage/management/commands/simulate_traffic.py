@@ -21,6 +21,8 @@ from apps.core.services import audit_record
 from apps.plans.models import CatalogModel, ModelCategory, ModelStatus, Subscription
 from apps.usage.exceptions import MeteringRefused
 from apps.usage.services import meter_authorize, meter_release, meter_usage
+from apps.wallet.models import GrantSource
+from apps.wallet.services import wallet_credit
 
 GRID = timedelta(minutes=17)
 SIMULATED_KEYS = [
@@ -32,6 +34,7 @@ SIMULATED_KEYS = [
 FALLBACK_USD_PER_MTOK = (Decimal("0.50"), Decimal("2.00"))
 MILLION = Decimal("1000000")
 EVENT = "usage.simulated"
+DEMO_GIFT_USD = Decimal("20")
 
 
 def _grid_points(start: datetime, end: datetime):
@@ -79,6 +82,14 @@ class Command(BaseCommand):
         )
         start = datetime.fromisoformat(last.details["until"]) if last else now - timedelta(days=days)
         keys = self._keys(account)
+        # Demo credits so the pay-as-you-go key has something to spend (once per account: idempotency key).
+        wallet_credit(
+            account=account,
+            amount=DEMO_GIFT_USD,
+            source_type=GrantSource.GIFT,
+            idempotency_key=f"demo:simulate_traffic:{account.pk}",
+            description="Demo credits for simulated traffic",
+        )
         plan = Subscription.objects.select_related("plan").get(account=account).plan
         models = list(
             CatalogModel.objects.filter(status=ModelStatus.AVAILABLE, category=ModelCategory.TEXT)
