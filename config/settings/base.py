@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "apps.billing",
     "apps.wallet",
     "apps.api_keys",
+    "apps.usage",
 ]
 
 MIDDLEWARE = [
@@ -141,12 +142,21 @@ CELERY_BEAT_SCHEDULE["wallet-auto-topup-retry"] = {
     "task": "apps.wallet.tasks.wallet_auto_topup_retry_stale",
     "schedule": timedelta(minutes=10),
 }
+CELERY_BEAT_SCHEDULE["usage-release-stale-reservations"] = {
+    "task": "usage.release_stale_reservations",
+    "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["usage-roll-expired-windows"] = {
+    "task": "usage.roll_expired_windows",
+    "schedule": timedelta(minutes=1),
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Flowport API",
