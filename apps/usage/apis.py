@@ -69,6 +69,7 @@ class UsdField(serializers.DecimalField):
 class GatewayApi(APIView):
     authentication_classes = [GatewayTokenAuthentication]
     permission_classes: list = []
+    schema = None  # internal API for the inference gateway: not in the customers' OpenAPI schema
 
     def handle_exception(self, exc):
         if isinstance(exc, MeteringRefused):
