@@ -39,7 +39,7 @@ def _own_payment(request, public_id) -> Payment:
 def refund_dialog(request, public_id):
     payment = _own_payment(request, public_id)
     preview = refund_preview(account=request.user)
-    form = RefundConfirmForm(request.POST or None)
+    form = RefundConfirmForm(request.POST if request.method == "POST" else None)
     refund = None
     if request.method == "POST":
         if preview.payment is None or preview.payment.pk != payment.pk:
