@@ -90,10 +90,13 @@ def _cycle_payments(*, account, start: datetime, end: datetime) -> list[Payment]
     )
 
 
-def refund_preview(*, account, now: datetime | None = None) -> RefundPreview:
-    """Every figure of a refund of the current cycle, as of `now`, and whether it may be submitted."""
+def refund_preview(*, account, now: datetime | None = None, subscription=None) -> RefundPreview:
+    """Every figure of a refund of the current cycle, as of `now`, and whether it may be submitted.
+
+    `subscription` may be passed when the caller has just read it (a page renders it anyway)."""
     now = now or timezone.now()
-    subscription = subscription_get_for_account(account=account)
+    if subscription is None or subscription.account_id != account.pk:
+        subscription = subscription_get_for_account(account=account)
     plan, start, end = subscription.plan, subscription.current_period_start, subscription.current_period_end
     base = {"plan": plan, "period_start": start, "period_end": end}
     if plan.is_free:

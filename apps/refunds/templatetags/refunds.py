@@ -22,7 +22,8 @@ def _data(context) -> dict:
     allocations = RefundAllocation.objects.filter(refund__account=account).select_related("refund")
     for allocation in allocations.order_by("-refund__created_at", "-refund_id"):
         refunds.setdefault(allocation.payment_id, []).append(allocation.refund)
-    data = {"preview": refund_preview(account=account), "refunds": refunds}
+    preview = refund_preview(account=account, subscription=context.get("subscription"))
+    data = {"preview": preview, "refunds": refunds}
     setattr(request, _CACHE, data)
     return data
 
