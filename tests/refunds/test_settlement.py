@@ -116,3 +116,14 @@ def test_staff_cancel_a_processing_refund(user, pro_cycle):
     assert (event.actor, event.account) == (staff, user)
     with pytest.raises(Exception, match="Only a processing refund"):
         refund_cancel(refund_id=refund.pk, actor=staff)
+
+
+def test_no_upgrade_while_a_refund_is_processing(user, pro_cycle):
+    from apps.plans.models import Plan
+    from apps.plans.services import subscription_upgrade
+
+    refund_request(account=user)
+    with pytest.raises(Exception, match="A refund of this billing cycle is in progress"):
+        subscription_upgrade(account=user, new_plan=Plan.objects.get(tier="max"))
+    assert Payment.objects.filter(account=user).count() == 1
+    assert Subscription.objects.get(account=user).plan.tier == "pro"
