@@ -17,7 +17,7 @@
 
 import copy
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -49,6 +49,12 @@ def _split(preview: RefundPreview) -> list[tuple[Payment, Decimal]]:
     if left > 0:  # cannot happen: amount <= total paid − already refunded
         raise ApplicationError(_("The refund exceeds what the payments can return."), code="refund_too_large")
     return parts
+
+
+def _enqueue_submit(refund_id: int) -> None:
+    from apps.refunds.tasks import refund_submit_task
+
+    refund_submit_task.delay(refund_id)
 
 
 def refund_request(*, account, now: datetime | None = None) -> Refund:
@@ -99,7 +105,7 @@ def refund_request(*, account, now: datetime | None = None) -> Refund:
                     "plan": preview.plan.tier,
                 },
             )
-            transaction.on_commit(lambda: refund_submit(refund_id=refund.pk))
+            transaction.on_commit(lambda: _enqueue_submit(refund.pk))
     except IntegrityError as error:  # another submit won the race past the lock (one processing per account)
         raise ApplicationError(_("A refund is already in progress"), code="refund_in_progress") from error
     return refund
@@ -167,6 +173,22 @@ def refund_sync(*, refund_id: int) -> Refund:
         result = provider.read_refund(external_id=allocation.external_id)
         refund_part_update(external_id=allocation.external_id, provider_status=result.status, reconcile=False)
     return refund_reconcile(refund_id=refund.pk)
+
+
+def refund_sync_processing(*, older_than: timedelta = timedelta(minutes=5), limit: int = 200) -> int:
+    """Catch-up (beat): re-read refunds still processing after a while (lost webhook, crashed submit)."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        Refund.objects.filter(status=RefundStatus.PROCESSING, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for refund_id in ids:
+        try:
+            refund_sync(refund_id=refund_id)
+        except Exception:  # one provider hiccup must not stop the others; the next run retries
+            logger.exception("Refund %s could not be synced", refund_id)
+    return len(ids)
 
 
 def refund_part_update(*, external_id: str, provider_status: str, reconcile: bool = True) -> Refund | None:
@@ -270,4 +292,5 @@ __all__ = [
     "refund_settle",
     "refund_submit",
     "refund_sync",
+    "refund_sync_processing",
 ]

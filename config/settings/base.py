@@ -147,6 +147,10 @@ CELERY_BEAT_SCHEDULE["usage-release-stale-reservations"] = {
     "task": "usage.release_stale_reservations",
     "schedule": timedelta(minutes=1),
 }
+CELERY_BEAT_SCHEDULE["refunds-sync-processing"] = {
+    "task": "apps.refunds.tasks.refunds_sync_processing",
+    "schedule": timedelta(minutes=10),
+}
 CELERY_BEAT_SCHEDULE["usage-roll-expired-windows"] = {
     "task": "usage.roll_expired_windows",
     "schedule": timedelta(minutes=1),

@@ -127,3 +127,17 @@ def test_no_upgrade_while_a_refund_is_processing(user, pro_cycle):
         subscription_upgrade(account=user, new_plan=Plan.objects.get(tier="max"))
     assert Payment.objects.filter(account=user).count() == 1
     assert Subscription.objects.get(account=user).plan.tier == "pro"
+
+
+def test_catch_up_job_settles_a_refund_whose_submission_never_ran(user, pro_cycle):
+    from apps.refunds.services import refund_sync_processing
+
+    refund = refund_request(account=user)  # the after-commit submission is lost (worker crash)
+    Refund.objects.filter(pk=refund.pk).update(created_at=timezone.now() - timedelta(minutes=6))
+
+    assert refund_sync_processing() == 1
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
+    assert refund.allocations.get().external_id.startswith("sbx_re_")
+    assert Subscription.objects.get(account=user).plan.tier == "free"
+    assert refund_sync_processing() == 0
