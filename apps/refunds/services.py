@@ -193,14 +193,29 @@ def refund_sync_processing(*, older_than: timedelta = timedelta(minutes=5), limi
 
 def refund_part_update(*, external_id: str, provider_status: str, reconcile: bool = True) -> Refund | None:
     """A provider refund's fresh status (re-read by the caller): record it, settle the refund when final."""
-    allocation = RefundAllocation.objects.filter(external_id=external_id).first()
+    allocation = (
+        RefundAllocation.objects.filter(external_id=external_id).select_related("refund__account").first()
+    )
     if allocation is None:
         return None  # not ours (refunded by staff in the Stripe dashboard, say)
     status = _part_status(provider_status)
     if status != RefundStatus.PROCESSING:
-        RefundAllocation.objects.filter(pk=allocation.pk, status=RefundStatus.PROCESSING).update(
+        updated = RefundAllocation.objects.filter(pk=allocation.pk, status=RefundStatus.PROCESSING).update(
             status=status
         )
+        if not updated and status == RefundStatus.SUCCEEDED and allocation.status != RefundStatus.SUCCEEDED:
+            # Money went back after we settled the part otherwise (e.g. staff canceled the refund while
+            # the provider still paid it out): flag it for staff, visibly, and change nothing else.
+            with transaction.atomic():
+                audit_record(
+                    event_type="refund.provider_mismatch",
+                    account=allocation.refund.account,
+                    subject=allocation.refund,
+                    details={"external_id": external_id, "ours": allocation.status, "provider": status},
+                )
+            logger.error(
+                "Refund part %s succeeded at the provider after being %s", external_id, allocation.status
+            )
     if reconcile:
         return refund_reconcile(refund_id=allocation.refund_id)
     return allocation.refund

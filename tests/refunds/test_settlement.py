@@ -141,3 +141,20 @@ def test_catch_up_job_settles_a_refund_whose_submission_never_ran(user, pro_cycl
     assert refund.allocations.get().external_id.startswith("sbx_re_")
     assert Subscription.objects.get(account=user).plan.tier == "free"
     assert refund_sync_processing() == 0
+
+
+def test_provider_success_after_a_staff_cancel_is_flagged_not_applied(user, pro_cycle):
+    from apps.refunds.services import refund_part_update, refund_submit
+
+    refund = refund_request(account=user)
+    refund_submit(refund_id=refund.pk)  # accepted by the provider (sandbox: pending)
+    refund_cancel(refund_id=refund.pk, actor=StaffFactory())
+    part = refund.allocations.get()
+
+    refund_part_update(external_id=part.external_id, provider_status="succeeded")
+    refund_part_update(external_id=part.external_id, provider_status="succeeded")
+
+    assert Refund.objects.get(pk=refund.pk).status == "canceled"
+    assert Payment.objects.get(pk=pro_cycle.pk).refunded_usd == Decimal("0.00")
+    assert Subscription.objects.get(account=user).plan.tier == "pro"
+    assert AuditEvent.objects.filter(event_type="refund.provider_mismatch").count() == 2
