@@ -9,6 +9,8 @@ from apps.core.views import language_switch
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/switch/", language_switch, name="language_switch"),
+    # Stripe webhooks: POST /stripe/webhook/<WebhookEndpoint.djstripe_uuid>/ (signature verified by dj-stripe)
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("api/v1/gateway/", include("apps.usage.urls")),
     # Keep last among the API routes: any other /api/ URL answers a JSON 404 in the SPEC §7 format.
     re_path(r"^api/", ApiNotFound.as_view()),
