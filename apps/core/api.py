@@ -121,6 +121,7 @@ class ApiNotFound(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
+    schema = None
 
     def _not_found(self, request, *args, **kwargs):
         raise exceptions.NotFound()

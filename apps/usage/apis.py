@@ -70,6 +70,7 @@ class UsdField(serializers.DecimalField):
 class GatewayApi(APIView):
     authentication_classes = [GatewayTokenAuthentication]
     permission_classes: list = []
+    schema = None  # internal API for the inference gateway: not in the customers' OpenAPI schema
 
     def dispatch(self, request, *args, **kwargs):
         with translation.override(request_language(request)):
