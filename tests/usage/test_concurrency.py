@@ -100,3 +100,51 @@ def test_concurrent_clients_never_overdraw_and_sums_stay_exact(user):
     assert -sum(usage_entries.values_list("amount", flat=True), Decimal(0)) == payg_costs
     assert usage_entries.count() == UsageEvent.objects.filter(billed_to="payg").count() > 0
     assert wallet.total_balance == Decimal("0.40") - payg_costs
+
+
+def _together(count: int, work) -> list:
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(index: int):
+        try:
+            barrier.wait(timeout=30)
+            results[index] = work(index)
+        except BaseException as error:
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_replays_of_one_request_have_the_effect_of_one(user):
+    cent_rate()
+    put_on_plan(user, make_plan(rpm=10_000))
+    _key, secret = make_key(account=user)
+    _pkey, payg_secret = make_key(account=user, kind=ApiKeyKind.PAYG, name="p")
+    credit(user, "1.00")
+    for request_id, key in (("same-sub", secret), ("same-payg", payg_secret)):
+        answers = _together(8, lambda _i, rid=request_id, k=key: authorize(gateway_client(), rid, k).json())
+        assert all(answer == answers[0] for answer in answers), answers
+        assert answers[0]["success"] is True
+        answers = _together(
+            8, lambda i, rid=request_id: usage(gateway_client(), rid, cost=f"0.0{i + 1}").json()
+        )
+        assert all(answer == answers[0] for answer in answers), answers
+    assert Reservation.objects.count() == 2
+    assert UsageEvent.objects.count() == 2
+    flows = UsageEvent.objects.get(request_id="same-sub").flows
+    for window in QuotaWindow.objects.filter(account=user):
+        assert (window.used_flows, window.reserved_flows) == (flows, Decimal("0"))
+    wallet = Wallet.objects.get(account=user)
+    cost = UsageEvent.objects.get(request_id="same-payg").cost_usd
+    assert (wallet.reserved_usd, wallet.total_balance) == (Decimal("0"), Decimal("1.00") - cost)
+    assert LedgerEntry.objects.filter(entry_type="usage").count() == 1
+    assert_ledger_consistent(user)
