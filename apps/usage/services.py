@@ -19,6 +19,7 @@ from apps.accounts.models import AccountStatus
 from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.api_keys.services import ApiKeyRefused, api_key_authenticate, api_key_touch
 from apps.core.money import round_usage, usd_to_flows
+from apps.extra_usage.selectors import extra_usage_billing_key
 from apps.plans.models import CatalogModel, ModelStatus, Subscription
 from apps.plans.selectors import effective_usd_per_flow
 from apps.plans.services import subscription_ensure
@@ -233,9 +234,28 @@ def extra_usage_authorize(
     """Hook for Extra Usage (SPEC §9), called under the window locks when a window has no room.
 
     Returns the wallet reservation (decision payg, extra_usage True) made through the account's Extra
-    Usage pay-as-you-go key, or None to refuse with quota_exceeded. Extra Usage is not built yet.
+    Usage pay-as-you-go key, or None to refuse with quota_exceeded. The reservation's api_key is the
+    subscription key that was presented; `billed_key` is the pay-as-you-go key the wallet is billed
+    through. Locks: windows (caller) → Extra Usage setting → wallet, always in this order.
     """
-    return None
+    payg_key = extra_usage_billing_key(account=account)
+    if payg_key is None:
+        return None
+    if not wallet_bridge.wallet_reserve(
+        account=account, amount_usd=estimated_cost_usd, request_id=request_id
+    ):
+        return None
+    return Reservation.objects.create(
+        request_id=request_id,
+        account=account,
+        api_key=key,
+        billed_key=payg_key,
+        model=model,
+        decision=Decision.PAYG,
+        extra_usage=True,
+        reserved_usd=estimated_cost_usd,
+        created_at=now,
+    )
 
 
 # --- authorize ------------------------------------------------------------------------------------------
@@ -438,7 +458,7 @@ def meter_usage(
     with transaction.atomic():
         reservation = (
             Reservation.objects.select_for_update(of=("self",))
-            .select_related("account", "api_key", "model")
+            .select_related("account", "api_key", "billed_key", "model")
             .get(pk=reservation.pk)
         )
         if reservation.status == ReservationStatus.RELEASED:
@@ -456,8 +476,12 @@ def meter_usage(
                 reserved_usd=reservation.reserved_usd,
                 cost_usd=cost,
                 request_id=request_id,
-                api_key=reservation.api_key,
-                description=reservation.model.slug,
+                api_key=reservation.billed_key or reservation.api_key,
+                description=(
+                    f"Extra Usage · {reservation.model.slug}"
+                    if reservation.extra_usage
+                    else reservation.model.slug
+                ),
             )
         reservation.status = ReservationStatus.SETTLED
         reservation.settled_at = now
@@ -473,14 +497,18 @@ def meter_usage(
             flows=flows,
             billed_to=reservation.decision,
             extra_usage=reservation.extra_usage,
+            billed_key_id=reservation.billed_key_id,
             created_at=now,
         )
-        ApiKey.objects.filter(pk=reservation.api_key_id).update(
+        # Counters go to the key that paid: the Extra Usage pay-as-you-go key when there is one.
+        ApiKey.objects.filter(pk=reservation.billed_key_id or reservation.api_key_id).update(
             used_flows=F("used_flows") + flows,
             used_usd=F("used_usd") + cost,
             request_count=F("request_count") + 1,
         )
     api_key_touch(key=reservation.api_key, now=now)
+    if reservation.billed_key is not None:
+        api_key_touch(key=reservation.billed_key, now=now)
     return UsageResult.from_event(event, replayed=False)
 
 

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "apps.wallet",
     "apps.api_keys",
     "apps.usage",
+    "apps.extra_usage",
 ]
 
 MIDDLEWARE = [
