@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("apps.plans.console_urls")),
     path("", include("apps.wallet.urls")),
     path("", include("apps.api_keys.urls")),
+    path("", include("apps.extra_usage.urls")),
 ]

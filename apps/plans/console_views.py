@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -20,7 +21,7 @@ from apps.billing.selectors import payment_get_for_account, payment_history
 from apps.core.exceptions import ApplicationError
 from apps.plans.forms import PlanChoiceForm
 from apps.plans.models import Plan
-from apps.plans.selectors import subscription_get_for_account
+from apps.plans.selectors import effective_usd_per_flow, subscription_get_for_account
 from apps.plans.services import (
     subscription_ensure,
     subscription_grace_deadline,
@@ -32,6 +33,8 @@ from apps.plans.services import (
     subscription_upgrade_check,
     subscription_upgrade_preview,
 )
+from apps.usage.analytics import usage_breakdown
+from apps.usage.selectors import quota_windows_for_account
 
 HISTORY_PAGE_SIZE = 10
 TEMPLATE = "plans/subscription.html"
@@ -59,13 +62,33 @@ def _plan_options(subscription) -> list[dict]:
     return options
 
 
+def _quota_context(account, now) -> dict:
+    """The three window cards (numbers straight from quota_windows_for_account, like the management
+    API) and the Flow consumption breakdown of the current billing cycle."""
+    windows = quota_windows_for_account(account=account, now=now)
+    monthly = windows["monthly"]
+    cards = [
+        {"kind": "five_hour", "title": _("5-hour window"), "view": windows["five_hour"]},
+        {"kind": "weekly", "title": _("Weekly window"), "view": windows["weekly"]},
+        {"kind": "monthly", "title": _("Monthly cap"), "view": monthly},
+    ]
+    return {
+        "quota_cards": cards,
+        "quota_rate": effective_usd_per_flow(account=account),
+        "breakdown": usage_breakdown(
+            account=account, start=monthly.started_at, end=monthly.resets_at, subscription_side=True
+        ),
+        "quota_windows": windows,
+    }
+
+
 def _context(request, *, dialog: dict | None = None) -> dict:
     subscription_ensure(account=request.user)
     subscription = subscription_get_for_account(account=request.user)
     history = Paginator(payment_history(account=request.user), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return {
+    return _quota_context(request.user, timezone.now()) | {
         "subscription": subscription,
         "grace_deadline": subscription_grace_deadline(subscription=subscription),
         "options": _plan_options(subscription),
