@@ -121,9 +121,7 @@ def extra_usage_create_key_view(request):
         else:
             reveal = {"key": key, "secret": secret, "rotated": False}
             if request.htmx:
-                response = _section(request, reveal=reveal)
-                response["HX-Trigger"] = "apiKeysChanged"
-                return response
+                return _section(request, reveal=reveal)
             response = render(
                 request, "api_keys/secret.html", {"reveal": reveal, "next": reverse("console:subscription")}
             )
