@@ -35,11 +35,11 @@ def section_context(*, request, windows=None, dialog=False, form=None, error=Non
     account = request.user
     setting = extra_usage_setting_get(account=account)
     key = setting.payg_key if setting.enabled else None
-    wallet = wallet_for_account(account=account)
-    balance = wallet.total_balance
-    threshold = wallet.low_balance_alert_threshold if wallet.pk else LOW_BALANCE_DEFAULT
-    active = None
-    if key is not None:
+    balance, threshold, active = None, LOW_BALANCE_DEFAULT, None
+    if key is not None:  # the balance warnings and the "since" line only matter while it is on
+        wallet = wallet_for_account(account=account)
+        balance = wallet.total_balance
+        threshold = wallet.low_balance_alert_threshold if wallet.pk else LOW_BALANCE_DEFAULT
         now = timezone.now()
         windows = windows or quota_windows_for_account(account=account, now=now)
         active = extra_usage_active_since(account=account, windows=windows, now=now)
@@ -49,8 +49,8 @@ def section_context(*, request, windows=None, dialog=False, form=None, error=Non
         "key": key,
         "spent": extra_usage_spent(account=account, key=key) if key is not None else None,
         "balance": balance,
-        "balance_empty": balance <= 0,
-        "balance_low": 0 < balance < threshold,
+        "balance_empty": balance is not None and balance <= 0,
+        "balance_low": balance is not None and 0 < balance < threshold,
         "active": active,
         "dialog": dialog,
         "choices": list(extra_usage_selectable_keys(account=account)) if dialog else [],

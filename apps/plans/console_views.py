@@ -21,7 +21,7 @@ from apps.billing.selectors import payment_get_for_account, payment_history
 from apps.core.exceptions import ApplicationError
 from apps.plans.forms import PlanChoiceForm
 from apps.plans.models import Plan
-from apps.plans.selectors import effective_usd_per_flow, subscription_get_for_account
+from apps.plans.selectors import subscription_get_for_account
 from apps.plans.services import (
     subscription_ensure,
     subscription_grace_deadline,
@@ -74,7 +74,6 @@ def _quota_context(account, now) -> dict:
     ]
     return {
         "quota_cards": cards,
-        "quota_rate": effective_usd_per_flow(account=account),
         "breakdown": usage_breakdown(
             account=account, start=monthly.started_at, end=monthly.resets_at, subscription_side=True
         ),
@@ -82,13 +81,13 @@ def _quota_context(account, now) -> dict:
     }
 
 
-def _context(request, *, dialog: dict | None = None) -> dict:
+def _context(request, *, dialog: dict | None = None, quota: bool = True) -> dict:
     subscription_ensure(account=request.user)
     subscription = subscription_get_for_account(account=request.user)
     history = Paginator(payment_history(account=request.user), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return _quota_context(request.user, timezone.now()) | {
+    return (_quota_context(request.user, timezone.now()) if quota else {}) | {
         "subscription": subscription,
         "grace_deadline": subscription_grace_deadline(subscription=subscription),
         "options": _plan_options(subscription),
@@ -110,10 +109,9 @@ def _panel(request, *, dialog: dict | None = None):
 
 @login_required
 def subscription_page(request):
-    context = _context(request)
     if request.htmx and request.htmx.target == "billing-history":
-        return render(request, f"{TEMPLATE}#billing_history", context)
-    return render(request, TEMPLATE, context)
+        return render(request, f"{TEMPLATE}#billing_history", _context(request, quota=False))
+    return render(request, TEMPLATE, _context(request))
 
 
 def _dialog(request, dialog: dict):

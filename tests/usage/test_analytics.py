@@ -101,7 +101,7 @@ def test_breakdown_runs_a_fixed_number_of_queries(user, traffic):
     )
     with CaptureQueriesContext(connection) as many:
         breakdown = usage_breakdown(account=user, start=start, end=end, subscription_side=True)
-    assert len(many) == len(few) == 4
+    assert len(many) == len(few) == 3
     assert breakdown.totals["flows"] == Decimal("320.3")
 
 
