@@ -8,19 +8,11 @@ from apps.plans.models import CatalogModel
 MAX_RANGE_DAYS = 366
 
 
-class UsageRangeForm(forms.Form):
-    """A date range (UTC days, both inclusive) and an optional model, from a GET query string."""
+class UsageDateRangeForm(forms.Form):
+    """A date range (UTC days, both inclusive), from a GET query string."""
 
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    model = forms.ModelChoiceField(
-        label=_("Model"),
-        queryset=CatalogModel.objects.order_by("slug"),
-        to_field_name="slug",
-        required=False,
-        empty_label=_("All models"),
-        error_messages={"invalid_choice": _("Unknown model.")},
-    )
 
     def clean(self):
         cleaned = super().clean()
@@ -41,3 +33,16 @@ class UsageRangeForm(forms.Form):
             datetime.combine(start, time.min, tzinfo=UTC) if start else None,
             datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1) if end else None,
         )
+
+
+class UsageRangeForm(UsageDateRangeForm):
+    """A date range and an optional model."""
+
+    model = forms.ModelChoiceField(
+        label=_("Model"),
+        queryset=CatalogModel.objects.order_by("slug"),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("All models"),
+        error_messages={"invalid_choice": _("Unknown model.")},
+    )
