@@ -170,3 +170,25 @@ def test_extra_usage_is_not_used_while_the_windows_have_room(user, keys):
     )
     assert (result.decision, result.extra_usage) == ("subscription", False)
     assert Wallet.objects.get(account=user).reserved_usd == Decimal("0")
+
+
+def test_released_extra_usage_request_returns_its_wallet_reservation(user, keys):
+    from apps.usage.services import meter_release
+
+    _sub, secret, payg = keys
+    credit(user, "1.00")
+    extra_usage_enable(account=user, payg_key_id=payg.pk, now=T0)
+    exhaust(secret)
+    now = T0 + timedelta(minutes=3)
+    meter_authorize(
+        request_id="rel-1", api_key=secret, model=MODEL, estimated_cost_usd=Decimal("0.30"), now=now
+    )
+    assert Wallet.objects.get(account=user).reserved_usd == Decimal("0.30")
+    assert meter_release(request_id="rel-1", now=now).released is True
+    wallet = Wallet.objects.get(account=user)
+    assert (wallet.reserved_usd, wallet.total_balance) == (Decimal("0"), Decimal("1.00"))
+    assert not LedgerEntry.objects.filter(entry_type="usage").exists()
+    assert extra_usage_spent(account=user, key=payg) == Decimal("0")
+    # A released reservation is not "billing through Extra Usage".
+    views = quota_windows_for_account(account=user, now=now)
+    assert extra_usage_active_since(account=user, windows=views, now=now) is None
