@@ -192,3 +192,30 @@ def test_released_extra_usage_request_returns_its_wallet_reservation(user, keys)
     # A released reservation is not "billing through Extra Usage".
     views = quota_windows_for_account(account=user, now=now)
     assert extra_usage_active_since(account=user, windows=views, now=now) is None
+
+
+def test_an_exhausted_weekly_window_also_bills_through_extra_usage(user):
+    cent_rate()
+    put_on_plan(user, make_plan(q5h="100", weekly="10", monthly="200"), start=T0 - timedelta(days=1))
+    _sub, secret = make_key(account=user, name="laptop")
+    payg, _ = make_key(account=user, kind=ApiKeyKind.PAYG, name="production-app")
+    credit(user, "1.00")
+    extra_usage_enable(account=user, payg_key_id=payg.pk, now=T0)
+    call(secret, T0)
+    call(secret, T0 + timedelta(hours=6))  # a new 5-hour window, the same week: the week is now full
+    result = meter_authorize(
+        request_id="week-1",
+        api_key=secret,
+        model=MODEL,
+        estimated_cost_usd=Decimal("0.05"),
+        now=T0 + timedelta(hours=12),
+    )
+    assert (result.decision, result.extra_usage) == ("payg", True)
+    back = meter_authorize(
+        request_id="week-2",
+        api_key=secret,
+        model=MODEL,
+        estimated_cost_usd=Decimal("0.05"),
+        now=T0 + timedelta(days=7),
+    )
+    assert (back.decision, back.extra_usage) == ("subscription", False)

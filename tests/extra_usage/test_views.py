@@ -121,3 +121,12 @@ def test_balance_warning(user, user_client, balance, warning):
         assert "extra-usage-balance-warning" not in html
     else:
         assert 'data-testid="extra-usage-balance-warning"' in html and warning in html
+
+
+def test_chinese_page_uses_the_reference_terms(user, user_client):
+    key, _ = make_key(account=user, kind=ApiKeyKind.PAYG, name="production-app")
+    extra_usage_enable(account=user, payg_key_id=key.pk)
+    html = user_client.get("/zh-hans/console/subscription/").content.decode()
+    assert "额外用量 (Extra Usage)" in html
+    assert "重新选择" in html and "额外用量已消费" in html
+    assert "未开始 — 将在您的下一次请求时开始。" in html
