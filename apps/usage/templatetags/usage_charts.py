@@ -12,6 +12,7 @@ LABEL_WIDTH = 170
 BAR_SPACE = 220  # px of the 400-wide view box the longest bar takes
 COLUMN_WIDTH = 16
 COLUMN_HEIGHT = 120
+MIN_COLUMNS = 31
 
 
 def _scale(value, maximum, length) -> str:
@@ -50,7 +51,8 @@ def bar_chart(rows, attribute: str, title: str, unit: str = "flows", columns: bo
                 }
             )
     if columns:
-        width, height = max(len(bars), 1) * (COLUMN_WIDTH + 4), COLUMN_HEIGHT
+        # At least MIN_COLUMNS slots wide, so one or two days do not stretch into a wall of colour.
+        width, height = max(len(bars), MIN_COLUMNS) * (COLUMN_WIDTH + 4), COLUMN_HEIGHT
     else:
         width, height = LABEL_WIDTH + BAR_SPACE + 90, max(len(bars), 1) * (BAR_HEIGHT + GAP)
     return {
