@@ -10,4 +10,6 @@ urlpatterns = [
     path("", include("apps.wallet.urls")),
     path("", include("apps.api_keys.urls")),
     path("", include("apps.refunds.urls")),
+    path("", include("apps.extra_usage.urls")),
+    path("", include("apps.usage.console_urls")),
 ]

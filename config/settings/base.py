@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "apps.api_keys",
     "apps.usage",
     "apps.refunds",
+    "apps.extra_usage",
 ]
 
 MIDDLEWARE = [
