@@ -17,7 +17,6 @@ from apps.usage.exceptions import MeteringRefused
 from apps.usage.models import (
     WINDOW_KINDS,
     Decision,
-    QuotaWindow,
     Reservation,
 )
 from apps.usage.rpm import rpm_acquire, rpm_limit, rpm_undo
@@ -27,6 +26,7 @@ from apps.usage.windows import (
     window_max,
     window_start_if_idle,
     windows_lock,
+    windows_save,
 )
 
 
@@ -143,9 +143,7 @@ def _authorize_subscription(
                 for kind in WINDOW_KINDS:
                     window_start_if_idle(window=windows[kind], now=now)
                     windows[kind].reserved_flows += estimate_flows
-                QuotaWindow.objects.bulk_update(
-                    list(windows.values()), ["started_at", "resets_at", "reserved_flows"]
-                )
+                windows_save(list(windows.values()), ["started_at", "resets_at", "reserved_flows"])
                 reservation = Reservation.objects.create(
                     request_id=request_id,
                     account=account,

@@ -18,7 +18,6 @@ from apps.usage.exceptions import MeteringRefused
 from apps.usage.models import (
     WINDOW_KINDS,
     Decision,
-    QuotaWindow,
     QuotaWindowArchive,
     Reservation,
     ReservationStatus,
@@ -30,6 +29,7 @@ from apps.usage.windows import (
     DURATIONS,
     archive_finished,
     windows_lock,
+    windows_save,
 )
 
 # --- usage ----------------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def _settle_windows(*, reservation: Reservation, flows: Decimal, now: datetime) 
             archive = archive_finished(account=account, kind=kind, finished=(start, ended, ZERO), now=now)
             QuotaWindowArchive.objects.filter(pk=archive.pk).update(used_flows=F("used_flows") + flows)
     if settled:
-        QuotaWindow.objects.bulk_update(settled, ["reserved_flows", "used_flows"])
+        windows_save(settled, ["reserved_flows", "used_flows"])
 
 
 # --- release --------------------------------------------------------------------------------------------
