@@ -1,13 +1,17 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from apps.core.api import ApiNotFound
 from apps.core.views import language_switch
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/switch/", language_switch, name="language_switch"),
+    path("api/v1/gateway/", include("apps.usage.urls")),
+    # Keep last among the API routes: any other /api/ URL answers a JSON 404 in the SPEC §7 format.
+    re_path(r"^api/", ApiNotFound.as_view()),
 ]
 
 urlpatterns += i18n_patterns(

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "apps.billing",
     "apps.wallet",
     "apps.api_keys",
+    "apps.usage",
 ]
 
 MIDDLEWARE = [
@@ -129,7 +130,10 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "usage-release-stale-reservations": {"task": "usage.release_stale_reservations", "schedule": 60.0},
+    "usage-roll-expired-windows": {"task": "usage.roll_expired_windows", "schedule": 60.0},
+}
 CELERY_BEAT_SCHEDULE["wallet-expire-bonuses"] = {
     "task": "apps.wallet.tasks.wallet_expire_bonuses",
     "schedule": timedelta(hours=1),
@@ -144,6 +148,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Flowport API",

@@ -1,0 +1,122 @@
+"""The API envelope and error format shared by the gateway and management APIs (SPEC §7).
+
+Success: `{"success": true, "data": {...}}`.
+Error: `{"success": false, "error": {"code": "<http status>", "type": "<type>", "message": "<text>"}}`,
+plus extra fields some errors carry (`resets_at` for `quota_exceeded`).
+"""
+
+import math
+
+from django.http import Http404
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class ApiError(Exception):
+    """Raise from an API view (or a service called by one) to answer with the SPEC error body."""
+
+    def __init__(self, status_code: int, type: str, message, *, headers: dict | None = None, extra=None):
+        super().__init__(str(message))
+        self.status_code = status_code
+        self.type = type
+        self.message = message
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def api_success(data: dict, *, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response({"success": True, "data": data}, status=status_code)
+
+
+def api_error_response(
+    status_code: int, type: str, message, *, headers: dict | None = None, extra: dict | None = None
+) -> Response:
+    error = {"code": str(status_code), "type": type, "message": str(message), **(extra or {})}
+    return Response({"success": False, "error": error}, status=status_code, headers=headers)
+
+
+def _first_validation_error(detail, path: str = "") -> tuple[str, str]:
+    """(field path, message) of the first error in a DRF ValidationError detail tree."""
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            name = "" if field == "non_field_errors" else str(field)
+            return _first_validation_error(value, f"{path}.{name}" if path and name else (name or path))
+    if isinstance(detail, list) and detail:
+        for index, value in enumerate(detail):
+            if value:
+                if isinstance(value, dict | list):
+                    return _first_validation_error(value, f"{path}[{index}]" if path else str(index))
+                return path, str(value)
+    return path, str(detail)
+
+
+def validation_message(detail) -> str:
+    field, message = _first_validation_error(detail)
+    if not field:
+        return gettext("Invalid request body: %(error)s") % {"error": message}
+    return gettext("Invalid parameter %(field)s: %(error)s") % {"field": field, "error": message}
+
+
+def _retry_after(wait) -> str:
+    return str(max(1, math.ceil(wait or 1)))
+
+
+UNAUTHORIZED_MESSAGE = _("Missing or invalid credentials.")
+
+
+def exception_handler(exc, context) -> Response | None:
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every API error leaves in the SPEC §7 format."""
+    if isinstance(exc, ApiError):
+        return api_error_response(
+            exc.status_code, exc.type, exc.message, headers=exc.headers, extra=exc.extra
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        return api_error_response(400, "invalid_params", validation_message(exc.detail))
+    if isinstance(exc, exceptions.ParseError):
+        return api_error_response(
+            400, "invalid_params", gettext("Malformed request body: %(error)s") % {"error": exc.detail}
+        )
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return api_error_response(
+            400, "invalid_params", gettext("The request body must be JSON (Content-Type: application/json).")
+        )
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        if exc.status_code == status.HTTP_403_FORBIDDEN:
+            return api_error_response(403, "access_denied", exc.detail)
+        headers = {"WWW-Authenticate": exc.auth_header} if getattr(exc, "auth_header", None) else None
+        return api_error_response(401, "unauthorized", exc.detail, headers=headers)
+    if isinstance(exc, exceptions.PermissionDenied):
+        return api_error_response(403, "access_denied", exc.detail)
+    if isinstance(exc, exceptions.Throttled):
+        return api_error_response(
+            429,
+            "rate_limit",
+            gettext("Too many requests. Try again in a moment."),
+            headers={"Retry-After": _retry_after(exc.wait)},
+        )
+    if isinstance(exc, exceptions.NotFound | Http404):
+        return api_error_response(404, "not_found", gettext("Not found."))
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        request = context.get("request")
+        method = request.method if request is not None else ""
+        return api_error_response(
+            405, "method_not_allowed", gettext("Method %(method)s is not allowed here.") % {"method": method}
+        )
+    if isinstance(exc, exceptions.APIException):
+        return api_error_response(exc.status_code, "error", exc.detail)
+    return None
+
+
+class ApiNotFound(APIView):
+    """Any unknown URL under /api/ answers in the API's JSON format, not the HTML 404 page."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def _not_found(self, request, *args, **kwargs):
+        raise exceptions.NotFound()
+
+    get = post = put = patch = delete = head = options = _not_found

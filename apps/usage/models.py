@@ -1,0 +1,186 @@
+"""Metering state (SPEC §5, §7): quota windows, their archive, reservations and settled usage events."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+ZERO = Decimal("0")
+
+
+class WindowKind(models.TextChoices):
+    FIVE_HOUR = "five_hour", _("5-hour window")
+    WEEKLY = "weekly", _("7-day window")
+    MONTHLY = "monthly", _("Monthly cap")
+
+
+# The order windows are always locked in (same order everywhere, so two transactions never deadlock).
+WINDOW_KINDS: tuple[str, ...] = (WindowKind.FIVE_HOUR, WindowKind.WEEKLY, WindowKind.MONTHLY)
+
+
+class Decision(models.TextChoices):
+    SUBSCRIPTION = "subscription", _("Subscription")
+    PAYG = "payg", _("Pay-as-you-go")
+
+
+class ReservationStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SETTLED = "settled", _("Settled")
+    RELEASED = "released", _("Released")
+
+
+def _flows_field(verbose_name):
+    return models.DecimalField(verbose_name, max_digits=18, decimal_places=6, default=ZERO)
+
+
+class QuotaWindow(models.Model):
+    """One of an account's three Flow windows. Idle = started_at/resets_at null (5-hour and weekly)."""
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("window"), max_length=16, choices=WindowKind.choices)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    resets_at = models.DateTimeField(_("resets"), null=True, blank=True, db_index=True)
+    used_flows = _flows_field(_("Flows used"))
+    reserved_flows = _flows_field(_("Flows reserved"))
+
+    class Meta:
+        verbose_name = _("quota window")
+        verbose_name_plural = _("quota windows")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "kind"], name="quota_window_account_kind_unique"),
+            models.CheckConstraint(condition=Q(kind__in=WindowKind.values), name="quota_window_kind_valid"),
+            models.CheckConstraint(condition=Q(used_flows__gte=0), name="quota_window_used_non_negative"),
+            models.CheckConstraint(
+                condition=Q(reserved_flows__gte=0), name="quota_window_reserved_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.kind}"
+
+
+class QuotaWindowArchive(models.Model):
+    """A finished window. Unique on (account, kind, started_at): rolling twice archives once."""
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("window"), max_length=16, choices=WindowKind.choices)
+    started_at = models.DateTimeField(_("started"))
+    ended_at = models.DateTimeField(_("ended"))
+    used_flows = _flows_field(_("Flows used"))
+    created_at = models.DateTimeField(_("archived"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("archived quota window")
+        verbose_name_plural = _("archived quota windows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind", "started_at"], name="quota_archive_account_kind_start_unique"
+            ),
+            models.CheckConstraint(condition=Q(used_flows__gte=0), name="quota_archive_used_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.kind} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Reservation(models.Model):
+    """What `authorize` reserved for one gateway request, until `usage` settles or `release` drops it."""
+
+    request_id = models.CharField(_("request id"), max_length=128, unique=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "api_keys.ApiKey", verbose_name=_("API key"), on_delete=models.PROTECT, related_name="+"
+    )
+    model = models.ForeignKey(
+        "plans.CatalogModel", verbose_name=_("model"), on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField(_("billed to"), max_length=16, choices=Decision.choices)
+    extra_usage = models.BooleanField(_("Extra Usage"), default=False)
+    reserved_flows = _flows_field(_("Flows reserved"))
+    reserved_usd = _flows_field(_("USD reserved"))
+    # The start of each window the Flows were reserved in (subscription decisions only).
+    five_hour_started_at = models.DateTimeField(_("5-hour window start"), null=True, blank=True)
+    weekly_started_at = models.DateTimeField(_("7-day window start"), null=True, blank=True)
+    monthly_started_at = models.DateTimeField(_("monthly window start"), null=True, blank=True)
+    rpm_remaining = models.IntegerField(_("RPM remaining"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    settled_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision__in=Decision.values), name="reservation_decision_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ReservationStatus.values), name="reservation_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(reserved_flows__gte=0), name="reservation_flows_non_negative"),
+            models.CheckConstraint(condition=Q(reserved_usd__gte=0), name="reservation_usd_non_negative"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="active"),
+                name="reservation_active_created",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.request_id
+
+    def window_start(self, kind: str):
+        return getattr(self, f"{kind}_started_at")
+
+
+class UsageEvent(models.Model):
+    """One settled request: what it cost and who paid. Windows' used totals are sums of these Flows."""
+
+    request_id = models.CharField(_("request id"), max_length=128, unique=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "api_keys.ApiKey", verbose_name=_("API key"), on_delete=models.PROTECT, related_name="+"
+    )
+    model = models.ForeignKey(
+        "plans.CatalogModel", verbose_name=_("model"), on_delete=models.PROTECT, related_name="+"
+    )
+    input_tokens = models.PositiveBigIntegerField(_("input tokens"), default=0)
+    output_tokens = models.PositiveBigIntegerField(_("output tokens"), default=0)
+    cost_usd = _flows_field(_("cost (USD)"))
+    flows = _flows_field(_("Flows"))
+    billed_to = models.CharField(_("billed to"), max_length=16, choices=Decision.choices)
+    extra_usage = models.BooleanField(_("Extra Usage"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("usage event")
+        verbose_name_plural = _("usage events")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(billed_to__in=Decision.values), name="usage_event_billed_to_valid"
+            ),
+            models.CheckConstraint(condition=Q(cost_usd__gte=0), name="usage_event_cost_non_negative"),
+            models.CheckConstraint(condition=Q(flows__gte=0), name="usage_event_flows_non_negative"),
+        ]
+        indexes = [models.Index(fields=["account", "created_at"], name="usage_event_account_created")]
+
+    def __str__(self) -> str:
+        return self.request_id
