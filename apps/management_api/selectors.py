@@ -12,6 +12,7 @@ from django.db.models import F, Sum
 from django.db.models.functions import TruncDay, TruncWeek
 from django.utils import timezone
 
+from apps.api_keys.models import KEY_PREFIXES, ApiKey, ApiKeyKind, ApiKeyStatus
 from apps.core.money import flows_to_usd, round_rate, round_usage
 from apps.plans.models import Subscription
 from apps.plans.selectors import effective_usd_per_flow, flow_rate_current
@@ -253,3 +254,18 @@ def _series(model: str, values: list, metric: str) -> Series:
         values = [round_usage(value) for value in values]
         return Series(model=model, total=round_usage(sum(values, ZERO)), values=values)
     return Series(model=model, total=sum(values), values=values)
+
+
+# --- console help --------------------------------------------------------------------------------------
+
+
+def management_key_example_prefix(*, account) -> str:
+    """The display prefix of the account's first usable management key (for the curl example)."""
+    key = (
+        ApiKey.objects.live()
+        .filter(account=account, kind=ApiKeyKind.MANAGEMENT, status=ApiKeyStatus.ENABLED)
+        .order_by("created_at", "id")
+        .values_list("prefix", flat=True)
+        .first()
+    )
+    return key or KEY_PREFIXES[ApiKeyKind.MANAGEMENT]

@@ -1,0 +1,18 @@
+from django import template
+from django.urls import reverse
+
+from apps.management_api.selectors import management_key_example_prefix
+
+register = template.Library()
+
+
+@register.inclusion_tag("management_api/help.html", takes_context=True)
+def management_api_help(context):
+    """The "Management API" help section of /console/management-keys/: a curl example and the docs link."""
+    request = context["request"]
+    return {
+        "key_prefix": management_key_example_prefix(account=request.user),
+        "example_url": request.build_absolute_uri(reverse("management_subscription_detail")),
+        "docs_url": reverse("api_docs"),
+        "schema_url": reverse("api_schema"),
+    }
