@@ -13,6 +13,7 @@ run: setup
 	$(MANAGE) migrate --noinput
 	$(MANAGE) compilemessages --ignore=.venv -v 0
 	$(MANAGE) bootstrap_demo
+	$(MANAGE) simulate_traffic
 	$(MANAGE) run_scheduler & trap "kill $$! 2>/dev/null" EXIT; $(MANAGE) runserver 127.0.0.1:8000
 
 test: setup

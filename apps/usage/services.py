@@ -87,9 +87,9 @@ class AuthorizeResult:
             "key_id": self.key_id,
         }
         if self.decision == Decision.SUBSCRIPTION:
-            data["reserved_flows"] = str(self.reserved_flows)
+            data["reserved_flows"] = str(round_usage(self.reserved_flows))
         else:
-            data["reserved_usd"] = str(self.reserved_usd)
+            data["reserved_usd"] = str(round_usage(self.reserved_usd))
         data["rpm_remaining"] = self.rpm_remaining
         return data
 
@@ -119,8 +119,8 @@ class UsageResult:
             "request_id": self.request_id,
             "billed_to": self.billed_to,
             "extra_usage": self.extra_usage,
-            "flows": str(self.flows),
-            "cost_usd": str(self.cost_usd),
+            "flows": str(round_usage(self.flows)),
+            "cost_usd": str(round_usage(self.cost_usd)),
         }
 
 
@@ -438,7 +438,7 @@ def meter_usage(
     with transaction.atomic():
         reservation = (
             Reservation.objects.select_for_update(of=("self",))
-            .select_related("account", "api_key")
+            .select_related("account", "api_key", "model")
             .get(pk=reservation.pk)
         )
         if reservation.status == ReservationStatus.RELEASED:
@@ -457,6 +457,7 @@ def meter_usage(
                 cost_usd=cost,
                 request_id=request_id,
                 api_key=reservation.api_key,
+                description=reservation.model.slug,
             )
         reservation.status = ReservationStatus.SETTLED
         reservation.settled_at = now

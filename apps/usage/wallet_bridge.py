@@ -1,25 +1,58 @@
 """The metering engine's only door to the pay-as-you-go wallet (SPEC §7, §8).
 
-Until the wallet app is merged, the wallet never has room: pay-as-you-go requests are refused with
-402 insufficient_credit and nothing is reserved.
+Room = balance − reserved > 0 (balance = top-up + bonus − arrears). Reserving and releasing move the
+wallet's `reserved_usd` under the wallet row lock; settling debits the actual cost through
+`wallet_debit` (idempotency key `usage:<request id>`), so the ledger stays the single record of money.
+Call these inside the metering service's transaction.
 """
 
 from decimal import Decimal
 
+from django.db import transaction
 
+from apps.core.money import round_usage
+from apps.wallet.models import Wallet
+from apps.wallet.services import wallet_debit, wallet_get_or_create
+
+ZERO = Decimal("0")
+
+
+def _lock(account) -> Wallet:
+    wallet_get_or_create(account=account)
+    return Wallet.objects.select_for_update(of=("self",)).get(account=account)
+
+
+@transaction.atomic
 def wallet_reserve(*, account, amount_usd: Decimal, request_id: str) -> bool:
-    """Reserve `amount_usd` on the account's wallet if it has room (balance − reserved > 0).
+    """Reserve `amount_usd` if the wallet has room (balance − reserved > 0); False changes nothing."""
+    if not Wallet.objects.filter(account=account).exists():
+        return False  # no wallet yet = no credit (and no empty wallet row written for a refusal)
+    wallet = _lock(account)
+    if wallet.total_balance - wallet.reserved_usd <= 0:
+        return False
+    wallet.reserved_usd += round_usage(amount_usd)
+    wallet.save(update_fields=["reserved_usd", "updated_at"])
+    return True
 
-    Call inside the caller's transaction (the reservation row is written in the same one).
-    """
-    return False
 
-
-def wallet_settle(*, account, reserved_usd: Decimal, cost_usd: Decimal, request_id: str, api_key) -> None:
-    """Drop the reservation and debit the actual cost (idempotent on the request id)."""
-    raise NotImplementedError("the pay-as-you-go wallet is not installed")
-
-
+@transaction.atomic
 def wallet_release(*, account, reserved_usd: Decimal, request_id: str) -> None:
-    """Drop a reservation without billing anything."""
-    raise NotImplementedError("the pay-as-you-go wallet is not installed")
+    """Drop a reservation without billing anything (never below zero)."""
+    wallet = _lock(account)
+    wallet.reserved_usd = max(ZERO, wallet.reserved_usd - reserved_usd)
+    wallet.save(update_fields=["reserved_usd", "updated_at"])
+
+
+@transaction.atomic
+def wallet_settle(
+    *, account, reserved_usd: Decimal, cost_usd: Decimal, request_id: str, api_key, description: str = ""
+) -> None:
+    """Drop the reservation and debit the actual cost (which may exceed it: the shortfall is arrears)."""
+    wallet_release(account=account, reserved_usd=reserved_usd, request_id=request_id)
+    wallet_debit(
+        account=account,
+        amount=cost_usd,
+        idempotency_key=f"usage:{request_id}",
+        api_key=api_key,
+        description=description,
+    )

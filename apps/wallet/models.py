@@ -49,6 +49,8 @@ class Wallet(TimeStampedModel):
     top_up_balance = models.DecimalField(_("top-up credits"), default=ZERO, **AMOUNT)
     bonus_balance = models.DecimalField(_("bonus & compensation credits"), default=ZERO, **AMOUNT)
     arrears = models.DecimalField(_("arrears"), default=ZERO, **AMOUNT)
+    # Held by in-flight pay-as-you-go requests (gateway authorize → usage/release, apps.usage).
+    reserved_usd = models.DecimalField(_("reserved for requests in flight"), default=ZERO, **AMOUNT)
 
     auto_topup_enabled = models.BooleanField(_("auto top-up"), default=False)
     auto_topup_threshold = models.DecimalField(
@@ -77,6 +79,9 @@ class Wallet(TimeStampedModel):
                 condition=models.Q(bonus_balance__gte=0), name="wallet_bonus_non_negative"
             ),
             models.CheckConstraint(condition=models.Q(arrears__gte=0), name="wallet_arrears_non_negative"),
+            models.CheckConstraint(
+                condition=models.Q(reserved_usd__gte=0), name="wallet_reserved_non_negative"
+            ),
             models.CheckConstraint(
                 condition=models.Q(auto_topup_threshold__gte=0) & models.Q(auto_topup_amount__gte=0),
                 name="wallet_auto_topup_non_negative",

@@ -132,10 +132,7 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {
-    "usage-release-stale-reservations": {"task": "usage.release_stale_reservations", "schedule": 60.0},
-    "usage-roll-expired-windows": {"task": "usage.roll_expired_windows", "schedule": 60.0},
-}
+CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["wallet-expire-bonuses"] = {
     "task": "apps.wallet.tasks.wallet_expire_bonuses",
     "schedule": timedelta(hours=1),
@@ -143,6 +140,14 @@ CELERY_BEAT_SCHEDULE["wallet-expire-bonuses"] = {
 CELERY_BEAT_SCHEDULE["wallet-auto-topup-retry"] = {
     "task": "apps.wallet.tasks.wallet_auto_topup_retry_stale",
     "schedule": timedelta(minutes=10),
+}
+CELERY_BEAT_SCHEDULE["usage-release-stale-reservations"] = {
+    "task": "usage.release_stale_reservations",
+    "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["usage-roll-expired-windows"] = {
+    "task": "usage.roll_expired_windows",
+    "schedule": timedelta(minutes=1),
 }
 
 REST_FRAMEWORK = {

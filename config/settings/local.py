@@ -1,8 +1,27 @@
 """The embedded default for `make run`: SQLite under var/, eager Celery, console e-mail, sandbox payments."""
 
+import secrets
+
 from config.env import VAR_DIR
 
 from .base import *  # noqa: F403
 
 DEBUG = True
 VAR_DIR.mkdir(exist_ok=True)
+
+
+def _local_gateway_token() -> str:
+    """A service token generated once for this checkout and kept in var/gateway_token (0600)."""
+    path = VAR_DIR / "gateway_token"
+    if path.exists():
+        token = path.read_text().strip()
+        if token:
+            return token
+    token = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return token
+
+
+if not GATEWAY_TOKEN:  # noqa: F405
+    GATEWAY_TOKEN = _local_gateway_token()

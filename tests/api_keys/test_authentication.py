@@ -60,7 +60,7 @@ def test_missing_malformed_unknown_disabled_deleted_are_401(user):
     for header, reason in cases:
         response = call(header)
         assert response.status_code == 401, header
-        assert response.data["error"]["type"] == "unauthorized"
+        assert response.data["error"]["type"] == "unauthorized"  # SPEC §7 body (apps.core.api handler)
         assert response["WWW-Authenticate"] == 'Bearer realm="management"'
         request = APIRequestFactory().get("/probe", **({"HTTP_AUTHORIZATION": header} if header else {}))
         with pytest.raises(ApiKeyAuthenticationFailed) as error:
@@ -73,7 +73,7 @@ def test_a_valid_key_of_another_kind_is_403(user, kind):
     _, secret = make_key(account=user, kind=kind)
     response = call(f"Bearer {secret}")
     assert response.status_code == 403
-    assert response.data["error"]["type"] == "access_denied"
+    assert response.data["error"]["type"] == "access_denied"  # SPEC §7 body (apps.core.api handler)
     assert response.data["error"]["message"] == "This endpoint accepts management keys (sk-mg-v1-…) only."
 
 

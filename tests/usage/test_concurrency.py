@@ -7,9 +7,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from apps.api_keys.models import ApiKeyKind
 from apps.usage.models import QuotaWindow, QuotaWindowArchive, Reservation, UsageEvent
+from apps.wallet.models import LedgerEntry, Wallet
 from tests.api_keys.factories import make_key
 from tests.usage.factories import authorize, cent_rate, gateway_client, make_plan, put_on_plan, release, usage
+from tests.wallet.factories import assert_ledger_consistent, credit
 
 CLIENTS = 64
 MAX_REQUEST_FLOWS = Decimal("5")  # every estimate is $0.05 = 5 Flows and covers the actual cost
@@ -21,6 +24,8 @@ def test_concurrent_clients_never_overdraw_and_sums_stay_exact(user):
     plan = make_plan(q5h="60", weekly="80", monthly="200", rpm=10_000)
     put_on_plan(user, plan)
     secrets = [make_key(account=user, name=f"k{i}")[1] for i in range(4)]
+    secrets += [make_key(account=user, kind=ApiKeyKind.PAYG, name=f"p{i}")[1] for i in range(2)]
+    credit(user, "0.40")  # 8 estimates of $0.05 for the 21 pay-as-you-go clients: some are refused
     barrier = threading.Barrier(CLIENTS)
     outcomes: list[tuple[str, int, int | None]] = []
     errors: list[BaseException] = []
@@ -32,7 +37,7 @@ def test_concurrent_clients_never_overdraw_and_sums_stay_exact(user):
             client = gateway_client()
             request_id = f"c{index}"
             barrier.wait(timeout=30)
-            first = authorize(client, request_id, secrets[index % 4], estimate="0.05")
+            first = authorize(client, request_id, secrets[index % 6], estimate="0.05")
             second = None
             if first.status_code == 200:
                 if index % 8 == 7:
@@ -59,13 +64,16 @@ def test_concurrent_clients_never_overdraw_and_sums_stay_exact(user):
     assert statuses <= {200, 402}
     admitted = [o for o in outcomes if o[1] == 200]
     refused = [o for o in outcomes if o[1] == 402]
-    assert admitted and refused  # the small 5-hour window (60 Flows, 12 estimates) refuses some
+    assert admitted and refused  # the 5-hour window (60 Flows = 12 estimates) and the wallet refuse some
     assert all(second == 200 for _id, _first, second in admitted)
+    assert any(int(o[0][1:]) % 6 >= 4 for o in refused)  # some pay-as-you-go clients found no room
+    assert any(int(o[0][1:]) % 6 < 4 for o in refused)  # and some subscription clients
 
     assert not Reservation.objects.filter(status="active").exists()
     assert Reservation.objects.count() == len(admitted)
     assert not Reservation.objects.filter(request_id__in=[o[0] for o in refused]).exists()
-    events_total = sum(UsageEvent.objects.values_list("flows", flat=True), Decimal("0"))
+    subscription_events = UsageEvent.objects.filter(billed_to="subscription")
+    events_total = sum(subscription_events.values_list("flows", flat=True), Decimal("0"))
     assert UsageEvent.objects.count() == len([o for o in admitted if int(o[0][1:]) % 8 != 7])
     assert not QuotaWindowArchive.objects.exists()
     for window in QuotaWindow.objects.filter(account=user):
@@ -78,3 +86,65 @@ def test_concurrent_clients_never_overdraw_and_sums_stay_exact(user):
     }
     for window in QuotaWindow.objects.filter(account=user):
         assert window.used_flows <= maxima[window.kind] + MAX_REQUEST_FLOWS
+
+    # Pay-as-you-go: nothing left reserved, the balance is its ledger sum, never more than one
+    # request's cost below zero, and the ledger holds exactly the settled events' costs.
+    wallet = Wallet.objects.get(account=user)
+    assert wallet.reserved_usd == Decimal("0")
+    assert_ledger_consistent(user)
+    assert wallet.total_balance >= -Decimal("0.05")
+    payg_costs = sum(
+        UsageEvent.objects.filter(billed_to="payg").values_list("cost_usd", flat=True), Decimal(0)
+    )
+    usage_entries = LedgerEntry.objects.filter(wallet=wallet, entry_type="usage")
+    assert -sum(usage_entries.values_list("amount", flat=True), Decimal(0)) == payg_costs
+    assert usage_entries.count() == UsageEvent.objects.filter(billed_to="payg").count() > 0
+    assert wallet.total_balance == Decimal("0.40") - payg_costs
+
+
+def _together(count: int, work) -> list:
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(index: int):
+        try:
+            barrier.wait(timeout=30)
+            results[index] = work(index)
+        except BaseException as error:
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_replays_of_one_request_have_the_effect_of_one(user):
+    cent_rate()
+    put_on_plan(user, make_plan(rpm=10_000))
+    _key, secret = make_key(account=user)
+    _pkey, payg_secret = make_key(account=user, kind=ApiKeyKind.PAYG, name="p")
+    credit(user, "1.00")
+    for request_id, key in (("same-sub", secret), ("same-payg", payg_secret)):
+        answers = _together(8, lambda _i, rid=request_id, k=key: authorize(gateway_client(), rid, k).json())
+        assert all(answer == answers[0] for answer in answers), answers
+        assert answers[0]["success"] is True
+        answers = _together(
+            8, lambda i, rid=request_id: usage(gateway_client(), rid, cost=f"0.0{i + 1}").json()
+        )
+        assert all(answer == answers[0] for answer in answers), answers
+    assert Reservation.objects.count() == 2
+    assert UsageEvent.objects.count() == 2
+    flows = UsageEvent.objects.get(request_id="same-sub").flows
+    for window in QuotaWindow.objects.filter(account=user):
+        assert (window.used_flows, window.reserved_flows) == (flows, Decimal("0"))
+    wallet = Wallet.objects.get(account=user)
+    cost = UsageEvent.objects.get(request_id="same-payg").cost_usd
+    assert (wallet.reserved_usd, wallet.total_balance) == (Decimal("0"), Decimal("1.00") - cost)
+    assert LedgerEntry.objects.filter(entry_type="usage").count() == 1
+    assert_ledger_consistent(user)

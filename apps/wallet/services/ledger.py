@@ -85,7 +85,9 @@ def wallet_get_or_create(*, account) -> Wallet:
 
 def _lock(account) -> Wallet:
     wallet_get_or_create(account=account)
-    return Wallet.objects.select_for_update().select_related("account").get(account=account)
+    # Lock the wallet row only (of=self): locking the joined account row too would block every other
+    # transaction's deferred foreign-key check on that account until this one ends.
+    return Wallet.objects.select_for_update(of=("self",)).select_related("account").get(account=account)
 
 
 def _enqueue_low_balance_alert(wallet: Wallet) -> None:

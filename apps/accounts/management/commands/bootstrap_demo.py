@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from apps.accounts.models import User
+from apps.api_keys.models import ApiKey, ApiKeyKind
+from apps.api_keys.services import api_key_create
 from apps.plans.seed import seed_catalog
 from apps.plans.services import subscription_ensure
 
@@ -8,6 +11,7 @@ DEMO_EMAIL = "demo@flowport.local"
 DEMO_PASSWORD = "demo-flowport-2026"
 STAFF_EMAIL = "staff@flowport.local"
 STAFF_PASSWORD = "staff-flowport-2026"
+DEMO_KEY_NAME = "Demo subscription key"
 
 
 class Command(BaseCommand):
@@ -21,6 +25,31 @@ class Command(BaseCommand):
             User.objects.create_superuser(STAFF_EMAIL, STAFF_PASSWORD, name="Staff")
         for account in User.objects.filter(subscription__isnull=True):
             subscription_ensure(account=account)
+        demo = User.objects.get(email=DEMO_EMAIL)
+        secret = None
+        if not ApiKey.objects.live().filter(account=demo, kind=ApiKeyKind.SUBSCRIPTION).exists():
+            _key, secret = api_key_create(account=demo, kind=ApiKeyKind.SUBSCRIPTION, name=DEMO_KEY_NAME)
         self.stdout.write(self.style.SUCCESS("Flowport is ready at http://127.0.0.1:8000"))
         self.stdout.write(f"  Demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(f"  Staff (admin at /admin/): {STAFF_EMAIL} / {STAFF_PASSWORD}")
+        self._gateway(secret)
+
+    def _gateway(self, secret: str | None) -> None:
+        token = settings.GATEWAY_TOKEN
+        self.stdout.write(f"  Gateway service token: {token or '(not set: GATEWAY_TOKEN is empty)'}")
+        if secret:
+            self.stdout.write(
+                f"  Demo subscription key (shown once, now; it is stored only as a hash): {secret}"
+            )
+        else:
+            self.stdout.write(
+                "  Demo subscription key: created earlier and shown only then; create or rotate one in "
+                "the console to get a new secret."
+            )
+        self.stdout.write("  Try the metering API:")
+        self.stdout.write(
+            "    curl -s http://127.0.0.1:8000/api/v1/gateway/authorize "
+            f"-H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' "
+            f"""-d '{{"request_id": "gen_demo_1", "api_key": "{secret or "sk-ss-v1-..."}", """
+            """"model": "deepseek/deepseek-chat", "estimated_cost_usd": "0.01"}'"""
+        )

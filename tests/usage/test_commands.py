@@ -1,0 +1,53 @@
+from datetime import timedelta
+from io import StringIO
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.api_keys.models import ApiKey
+from apps.usage.models import Reservation, UsageEvent
+from apps.wallet.models import LedgerEntry
+from tests.wallet.factories import assert_ledger_consistent
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_bootstrap_demo_prints_the_gateway_token_and_the_key_once():
+    first = run("bootstrap_demo")
+    demo = User.objects.get(email="demo@flowport.local")
+    key = ApiKey.objects.get(account=demo)
+    assert "Gateway service token: test-gateway-token" in first
+    assert "sk-ss-v1-" in first and key.prefix in first
+    assert "curl -s http://127.0.0.1:8000/api/v1/gateway/authorize" in first
+    second = run("bootstrap_demo")
+    assert "created earlier and shown only then" in second
+    assert key.prefix not in second
+    assert ApiKey.objects.filter(account=demo).count() == 1
+
+
+def test_simulate_traffic_uses_the_services_and_is_idempotent():
+    run("bootstrap_demo")
+    now = timezone.now()
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        out = run("simulate_traffic", "--days", "2")
+    demo = User.objects.get(email="demo@flowport.local")
+    events = UsageEvent.objects.filter(account=demo)
+    assert "demo@flowport.local:" in out
+    assert events.count() > 20
+    assert {"subscription", "payg"} <= set(events.values_list("billed_to", flat=True))
+    assert events.order_by("created_at").first().created_at >= now - timedelta(days=2)
+    assert not Reservation.objects.filter(status="active").exists()
+    snapshot = (events.count(), Reservation.objects.count(), LedgerEntry.objects.count())
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        run("simulate_traffic", "--days", "2")
+    assert (events.count(), Reservation.objects.count(), LedgerEntry.objects.count()) == snapshot
+    assert_ledger_consistent(demo)
