@@ -10,6 +10,8 @@ from apps.core.views import language_switch
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/switch/", language_switch, name="language_switch"),
+    # Stripe webhooks: POST /stripe/webhook/<WebhookEndpoint.djstripe_uuid>/ (signature verified by dj-stripe)
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("api/v1/gateway/", include("apps.usage.urls")),
     path("api/v1/management/", include("apps.management_api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api_schema"),

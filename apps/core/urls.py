@@ -6,6 +6,7 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.console_home, name="home"),
+    path("", include("apps.plans.console_urls")),
     path("", include("apps.wallet.urls")),
     path("", include("apps.api_keys.urls")),
 ]

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.accounts.models import AccountStatus
 from apps.core.money import flows_to_usd, round_rate, value_multiplier
-from apps.plans.models import CatalogModel, FlowRate, Plan
+from apps.plans.models import CatalogModel, FlowRate, Plan, Subscription
 
 
 def flow_rates_in_effect(*, at: datetime | None = None) -> QuerySet[FlowRate]:
@@ -37,6 +37,16 @@ def effective_usd_per_flow(*, account, base_rate: Decimal | None = None) -> Deci
     """Base rate × the account's flow value multiplier, 12 places (SPEC §1)."""
     base = base_rate if base_rate is not None else flow_rate_current()
     return round_rate(base * flow_value_multiplier(account=account))
+
+
+def subscription_get_for_account(*, account):
+    """The account's subscription with its plans (every account has exactly one)."""
+    return Subscription.objects.select_related("plan", "scheduled_plan").get(account=account)
+
+
+def plan_get_public(*, tier: str) -> Plan:
+    """A plan offered to customers (Plan.DoesNotExist otherwise, so views answer 404)."""
+    return Plan.objects.get(tier=tier, is_public=True)
 
 
 @dataclass(frozen=True)

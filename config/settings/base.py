@@ -132,7 +132,10 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "subscriptions-renew-due": {"task": "plans.subscriptions_renew_due", "schedule": 60.0},
+    "subscriptions-expire-grace": {"task": "plans.subscriptions_expire_grace", "schedule": 60.0},
+}
 CELERY_BEAT_SCHEDULE["wallet-expire-bonuses"] = {
     "task": "apps.wallet.tasks.wallet_expire_bonuses",
     "schedule": timedelta(hours=1),
@@ -179,12 +182,18 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+# Optional fixed UUID for the webhook URL /stripe/webhook/<uuid>/ (see `manage.py stripe_setup`).
+STRIPE_WEBHOOK_UUID = env("STRIPE_WEBHOOK_UUID", default="")
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
 STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
 STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 PAYMENT_PROVIDER = "stripe" if STRIPE_SECRET_KEY else "sandbox"
+# Absolute base for links handed to Stripe (Checkout success/cancel URLs).
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
 
 # The inference gateway's service token (SPEC §7).
 GATEWAY_TOKEN = env("GATEWAY_TOKEN", default="")
@@ -199,6 +208,8 @@ FLOWPORT_MAX_KEYS_PER_KIND = 20
 FLOWPORT_ABUSIVE_FLOW_MULTIPLIER = Decimal(env("FLOWPORT_ABUSIVE_FLOW_MULTIPLIER", default="0.8"))
 # Days before a top-up bonus expires (None: bonuses never expire).
 FLOWPORT_BONUS_EXPIRY_DAYS = env.int("FLOWPORT_BONUS_EXPIRY_DAYS", default=None)
+# Days a subscription may stay past due (failed renewal) before it drops to Free (SPEC §4).
+FLOWPORT_RENEWAL_GRACE_DAYS = env.int("FLOWPORT_RENEWAL_GRACE_DAYS", default=3)
 
 LOGGING = {
     "version": 1,

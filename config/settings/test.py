@@ -18,4 +18,5 @@ STORAGES = {
 }
 STRIPE_SECRET_KEY = ""
 PAYMENT_PROVIDER = "sandbox"
+STRIPE_MAX_NETWORK_RETRIES = 0  # the local fake answers at once; a retry would only sleep
 GATEWAY_TOKEN = "test-gateway-token"

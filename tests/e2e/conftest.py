@@ -50,6 +50,6 @@ def logged_in_page(page, user, password):
     page.goto("/accounts/login/")
     page.fill("input[name=login]", user.email)
     page.fill("input[name=password]", password)
-    page.click("main form button[type=submit]")  # not the language switcher in the header
+    page.click('main form[action$="/accounts/login/"] button[type=submit]')  # not the language switcher
     page.wait_for_url("**/console/")
     return page

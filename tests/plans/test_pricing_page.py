@@ -156,24 +156,47 @@ def test_chinese_pricing_page_uses_the_reference_terms(client):
     assert "openai/gpt-5.2-pro" in _plan_section(html, "max")
 
 
-def test_anonymous_visitors_get_sign_up_buttons(client):
+def _ctas(html):
+    found = re.findall(r'<a href="([^"]+)"\s+role="button"[^>]*data-plan-cta="(\w+)"', html)
+    return {tier: href.replace("&amp;", "&") for href, tier in found}
+
+
+def test_anonymous_visitors_sign_up_then_go_to_checkout(client):
     html = client.get("/pricing/").content.decode()
     signup = reverse("account_signup")
-    for tier in ("pro", "max", "ultra"):
-        assert re.search(rf'<a href="{signup}"\s+role="button"\s+class=""\s+data-plan-cta="{tier}">', html)
+    assert _ctas(html) == {
+        "free": signup,
+        "pro": f"{signup}?next=%2Fconsole%2Fsubscription%2Fsubscribe%2F%3Fplan%3Dpro",
+        "max": f"{signup}?next=%2Fconsole%2Fsubscription%2Fsubscribe%2F%3Fplan%3Dmax",
+        "ultra": f"{signup}?next=%2Fconsole%2Fsubscription%2Fsubscribe%2F%3Fplan%3Dultra",
+    }
     assert "Get Pro" in html and "Get Max" in html and "Get Ultra" in html
 
 
-def test_signed_in_users_are_sent_to_the_console(user_client):
+def test_signed_in_users_go_to_checkout_for_a_paid_plan(user_client):
     html = user_client.get("/pricing/").content.decode()
-    console = reverse("console:home")
-    ctas = re.findall(r'<a href="([^"]+)"\s+role="button"[^>]*data-plan-cta="(\w+)"', html)
-    assert dict((tier, href) for href, tier in ctas) == {
-        "free": console,
-        "pro": console,
-        "max": console,
-        "ultra": console,
+    subscribe = reverse("console:subscribe")
+    assert _ctas(html) == {
+        "free": reverse("console:subscription"),
+        "pro": f"{subscribe}?plan=pro",
+        "max": f"{subscribe}?plan=max",
+        "ultra": f"{subscribe}?plan=ultra",
     }
+
+
+def test_sign_up_from_a_plan_button_lands_on_its_checkout_confirmation(client):
+    html = client.get("/pricing/").content.decode()
+    response = client.post(
+        _ctas(html)["max"],
+        {
+            "email": "buyer@example.com",
+            "password1": "Flowport-pass-2026!",
+            "password2": "Flowport-pass-2026!",
+        },
+    )
+    assert response.status_code == 302
+    assert response.url == "/console/subscription/subscribe/?plan=max"
+    assert client.get(response.url).status_code == 200
 
 
 def test_table_follows_the_current_flow_rate(client):

@@ -61,3 +61,25 @@ class PaymentProvider(ABC):
     @abstractmethod
     def read_payment(self, *, external_id: str) -> PaymentInfo:
         """Re-read a payment (checkout session or payment intent) from the provider."""
+
+    # Subscriptions (SUBSCRIPTION_CONTRACT). Our `Subscription` and `Plan` rows; amounts come from `payment`.
+
+    @abstractmethod
+    def subscription_start_checkout(self, *, payment, plan) -> CheckoutSession:
+        """Hosted checkout for a new subscription (purpose subscription, amount = plan price); saves the card."""
+
+    @abstractmethod
+    def subscription_upgrade(self, *, subscription, new_plan, payment) -> ChargeResult:
+        """Charge the prorated Δ (`payment.amount_usd`) now and switch to `new_plan`, keeping the cycle anchor."""
+
+    @abstractmethod
+    def subscription_schedule_change(self, *, subscription, plan) -> None:
+        """Apply `plan` (cheaper paid plan, or Free = cancel) at period end; `None` undoes a scheduled change."""
+
+    @abstractmethod
+    def subscription_cancel_now(self, *, subscription) -> None:
+        """End the provider's subscription immediately, without proration."""
+
+    @abstractmethod
+    def subscription_renew(self, *, subscription, payment) -> ChargeResult:
+        """Charge a renewal (`payment.amount_usd`); providers that renew by themselves answer "processing"."""

@@ -42,6 +42,37 @@ class SandboxProvider(PaymentProvider):
             )
         return ChargeResult(status="succeeded", external_id=reference)
 
+    # Subscriptions: the portal keeps the cycle itself (a beat task renews); only money moves here.
+
+    def subscription_start_checkout(self, *, payment, plan) -> CheckoutSession:
+        return self.start_checkout(payment=payment, methods=("card",), save_method=True)
+
+    def subscription_upgrade(self, *, subscription, new_plan, payment) -> ChargeResult:
+        return self._charge_default_method(payment=payment)
+
+    def subscription_schedule_change(self, *, subscription, plan) -> None:
+        return None
+
+    def subscription_cancel_now(self, *, subscription) -> None:
+        return None
+
+    def subscription_renew(self, *, subscription, payment) -> ChargeResult:
+        return self._charge_default_method(payment=payment)
+
+    def _charge_default_method(self, *, payment) -> ChargeResult:
+        from apps.billing.selectors import payment_method_default
+
+        if payment.amount_usd == 0:
+            return ChargeResult(status="succeeded", external_id=f"sbx_pi_{payment.public_id.hex}")
+        method = payment_method_default(account=payment.account)
+        if method is None:
+            return ChargeResult(
+                status="failed",
+                external_id=f"sbx_pi_{payment.public_id.hex}",
+                failure_message=_("No saved card to charge."),
+            )
+        return self.charge_saved_method(payment=payment, payment_method=method)
+
     def refund(self, *, payment, amount_usd: Decimal, idempotency_key: str) -> RefundResult:
         # Settled later by a background task, as a real provider would report it.
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]

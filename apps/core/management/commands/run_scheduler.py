@@ -27,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Run every job once and exit.")
 
     def handle(self, *args, once: bool = False, **options):
+        current_app.loader.import_default_modules()  # autodiscover the apps' tasks.py (lazy otherwise)
         jobs = {
             name: {"task": entry["task"], "every": _interval_seconds(entry["schedule"]), "next": 0.0}
             for name, entry in settings.CELERY_BEAT_SCHEDULE.items()

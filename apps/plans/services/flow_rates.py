@@ -1,3 +1,5 @@
+"""The base Flow rate's dated history (SPEC §1): staff add rates, never rewrite them."""
+
 from datetime import datetime
 from decimal import Decimal
 
@@ -5,34 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.dates import add_months
 from apps.core.exceptions import ApplicationError
 from apps.core.money import round_rate
 from apps.core.services import audit_record
-from apps.plans.models import FlowRate, Subscription
-from apps.plans.selectors import plan_free
-
-
-def subscription_ensure(*, account) -> Subscription:
-    """Give an account its Free subscription if it has none (every account always has exactly one)."""
-    existing = Subscription.objects.filter(account=account).first()
-    if existing is not None:
-        return existing
-    free = plan_free()
-    if free is None:  # catalog not seeded yet (e.g. `createsuperuser` before `seed_catalog`)
-        return None
-    start = timezone.now()
-    with transaction.atomic():
-        subscription, _ = Subscription.objects.get_or_create(
-            account=account,
-            defaults={
-                "plan": free,
-                "current_period_start": start,
-                "current_period_end": add_months(start, 1),
-            },
-        )
-    return subscription
-
+from apps.plans.models import FlowRate
 
 FLOW_RATE_NOT_POSITIVE = _("The Flow rate must be greater than 0 USD per Flow.")
 

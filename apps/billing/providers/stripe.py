@@ -1,0 +1,395 @@
+"""Stripe behind the PaymentProvider interface (Checkout, off-session charges, refunds, subscriptions).
+
+Every call goes through one `stripe.StripeClient` configured from settings: the secret key, an HTTP
+client with a bounded timeout, a few network retries, and `STRIPE_API_BASE` when set (tests point it
+at a local fake). Every POST/DELETE carries a deterministic `Idempotency-Key`, so a retried request
+returns Stripe's first answer instead of charging twice; reads (GET) are idempotent by nature and
+Stripe ignores keys on them. Amounts travel as integer cents from Decimal (never floats).
+
+One Stripe Customer per account, remembered in dj-stripe's `Customer` table (`subscriber` = the user),
+created with an idempotency key derived from the account so two concurrent first checkouts converge.
+"""
+
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from apps.billing.providers.base import (
+    ChargeResult,
+    CheckoutSession,
+    PaymentInfo,
+    PaymentProvider,
+    RefundResult,
+)
+from apps.core.money import round_cents
+
+logger = logging.getLogger(__name__)
+
+# Stripe's PaymentIntent / Checkout statuses, mapped onto ours.
+_INTENT_STATUS = {
+    "succeeded": "succeeded",
+    "canceled": "canceled",
+    "requires_payment_method": "failed",
+}
+_REFUND_STATUS = {"succeeded": "succeeded", "failed": "failed", "canceled": "canceled"}
+
+
+def to_cents(amount_usd: Decimal) -> int:
+    """Decimal dollars -> integer cents, rounded only by apps.core.money."""
+    return int(round_cents(amount_usd) * 100)
+
+
+def from_cents(cents: int) -> Decimal:
+    return round_cents(Decimal(int(cents)) / 100)
+
+
+def from_timestamp(value: int) -> datetime:
+    return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+def absolute_url(url: str) -> str:
+    """Stripe needs absolute return URLs; ours may be paths (`/console/…`)."""
+    if url.startswith(("http://", "https://")):
+        return url
+    return settings.SITE_URL.rstrip("/") + "/" + url.lstrip("/")
+
+
+def price_lookup_key(plan) -> str:
+    return f"flowport-{plan.tier}-{to_cents(plan.price_usd)}"
+
+
+def stripe_client() -> stripe.StripeClient:
+    """A client bound to our key, with a bounded timeout and STRIPE_API_BASE when set."""
+    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses=base,
+        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+    )
+
+
+def configure_stripe_module() -> None:
+    """dj-stripe calls the module-level API (event validation, customer sync): same base and timeout."""
+    if settings.STRIPE_API_BASE:
+        stripe.api_base = settings.STRIPE_API_BASE
+    stripe.default_http_client = stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS)
+    stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
+
+
+def _first_item(subscription) -> dict:
+    return subscription["items"]["data"][0]
+
+
+def subscription_period(subscription) -> tuple[datetime, datetime]:
+    """The current period: on the subscription item since API 2025-03 (on the subscription before)."""
+    item = _first_item(subscription)
+    start = item.get("current_period_start") or subscription.get("current_period_start")
+    end = item.get("current_period_end") or subscription.get("current_period_end")
+    return from_timestamp(start), from_timestamp(end)
+
+
+def price_plan_tier(price) -> str | None:
+    """The plan tier a Stripe Price stands for (our metadata, else our lookup_key)."""
+    metadata = price.get("metadata") or {}
+    if metadata.get("plan"):
+        return metadata["plan"]
+    lookup_key = price.get("lookup_key") or ""
+    if lookup_key.startswith("flowport-"):
+        return lookup_key.split("-")[1]
+    return None
+
+
+def invoice_subscription_id(invoice) -> str:
+    """Invoice -> subscription id: `parent.subscription_details` since API 2025-03, `subscription` before."""
+    parent = invoice.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    return details.get("subscription") or invoice.get("subscription") or ""
+
+
+class StripeProvider(PaymentProvider):
+    name = "stripe"
+
+    def __init__(self, client: stripe.StripeClient | None = None):
+        self.client = client or stripe_client()
+
+    # -- customers -----------------------------------------------------------------------------
+    def customer_id(self, account) -> str:
+        """The account's Stripe Customer, created on first use (one per account, kept by dj-stripe)."""
+        from djstripe.models import Customer
+
+        livemode = bool(settings.STRIPE_LIVE_MODE)
+        existing = Customer.objects.filter(subscriber=account, livemode=livemode).values_list("id", flat=True)
+        if existing:
+            return existing[0]
+        data = self.client.v1.customers.create(
+            params={"email": account.email, "metadata": {"flowport_account": str(account.pk)}},
+            options={"idempotency_key": f"flowport:customer:{account.pk}:{'live' if livemode else 'test'}"},
+        )
+        try:
+            with transaction.atomic():
+                Customer.objects.create(
+                    id=data["id"], livemode=livemode, subscriber=account, email=account.email or ""
+                )
+        except IntegrityError:  # a concurrent first checkout stored it first (same idempotent customer)
+            pass
+        return Customer.objects.filter(subscriber=account, livemode=livemode).values_list("id", flat=True)[0]
+
+    # -- one-off payments (top-ups) ----------------------------------------------------------------------
+    def start_checkout(self, *, payment, methods=("card",), save_method=False) -> CheckoutSession:
+        metadata = {"payment": str(payment.public_id), "purpose": payment.purpose}
+        extra: dict = {}
+        if save_method and "card" in methods:
+            # Per card, so Alipay (which cannot be saved for off-session use) stays on offer.
+            extra["payment_method_options"] = {"card": {"setup_future_usage": "off_session"}}
+        session = self.client.v1.checkout.sessions.create(
+            params={
+                **extra,
+                "mode": "payment",
+                "customer": self.customer_id(payment.account),
+                "payment_method_types": list(methods),
+                "line_items": [
+                    {
+                        "quantity": 1,
+                        "price_data": {
+                            "currency": "usd",
+                            "unit_amount": to_cents(payment.amount_usd),
+                            "product_data": {"name": payment.description},
+                        },
+                    }
+                ],
+                "payment_intent_data": {"metadata": metadata},
+                "client_reference_id": str(payment.public_id),
+                "metadata": metadata,
+                "success_url": absolute_url(payment.return_url or "/console/"),
+                "cancel_url": absolute_url(payment.cancel_url or payment.return_url or "/console/"),
+            },
+            options={"idempotency_key": f"{payment.idempotency_key}:checkout"},
+        )
+        return CheckoutSession(url=session["url"], external_id=session["id"])
+
+    def charge_saved_method(self, *, payment, payment_method) -> ChargeResult:
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params={
+                    "amount": to_cents(payment.amount_usd),
+                    "currency": "usd",
+                    "customer": self.customer_id(payment.account),
+                    "payment_method": payment_method.external_id,
+                    "off_session": True,
+                    "confirm": True,
+                    "description": payment.description,
+                    "metadata": {"payment": str(payment.public_id), "purpose": payment.purpose},
+                },
+                options={"idempotency_key": payment.idempotency_key},
+            )
+        except stripe.CardError as error:
+            intent = (error.json_body or {}).get("error", {}).get("payment_intent") or {}
+            return ChargeResult(
+                status="failed",
+                external_id=intent.get("id", ""),
+                failure_message=error.user_message or _("Your card was declined."),
+            )
+        status = _INTENT_STATUS.get(intent["status"], "processing")
+        message = ""
+        if status == "failed":
+            message = (intent.get("last_payment_error") or {}).get("message") or _("Your card was declined.")
+        return ChargeResult(status=status, external_id=intent["id"], failure_message=message)
+
+    def refund(self, *, payment, amount_usd: Decimal, idempotency_key: str) -> RefundResult:
+        intent_id = self._paying_intent(payment)
+        refund = self.client.v1.refunds.create(
+            params={
+                "payment_intent": intent_id,
+                "amount": to_cents(amount_usd),
+                "metadata": {"payment": str(payment.public_id)},
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+        return RefundResult(status=_REFUND_STATUS.get(refund["status"], "pending"), external_id=refund["id"])
+
+    def _paying_intent(self, payment) -> str:
+        """The PaymentIntent that took the money: ours for one-off payments, the invoice's otherwise."""
+        if payment.metadata.get("payment_intent"):
+            return payment.metadata["payment_intent"]
+        if payment.metadata.get("invoice"):
+            paid = self.client.v1.invoice_payments.list(
+                params={"invoice": payment.metadata["invoice"], "status": "paid"}
+            )
+            for record in paid["data"]:
+                if record["payment"].get("type") == "payment_intent":
+                    return record["payment"]["payment_intent"]
+        return payment.external_id
+
+    def read_payment(self, *, external_id: str) -> PaymentInfo:
+        """Re-read a Checkout Session (`cs_…`) or PaymentIntent (`pi_…`): the truth we credit on."""
+        if external_id.startswith("cs_"):
+            session = self.client.v1.checkout.sessions.retrieve(external_id)
+            paid = session["payment_status"] in ("paid", "no_payment_required")
+            status = "succeeded" if paid else ("canceled" if session["status"] == "expired" else "pending")
+            method_id = ""
+            if session.get("payment_intent"):
+                method_id = self.read_intent(session["payment_intent"]).get("payment_method") or ""
+            return PaymentInfo(
+                external_id=session["id"],
+                status=status,
+                amount_usd=from_cents(session["amount_total"]),
+                metadata=dict(session.get("metadata") or {}),
+                payment_method_id=method_id,
+            )
+        intent = self.read_intent(external_id)
+        return PaymentInfo(
+            external_id=intent["id"],
+            status=_INTENT_STATUS.get(intent["status"], "pending"),
+            amount_usd=from_cents(intent["amount_received"] or intent["amount"]),
+            metadata=dict(intent.get("metadata") or {}),
+            payment_method_id=intent.get("payment_method") or "",
+        )
+
+    # -- plain reads used by the webhook services ------------------------------------------------------
+    def read_checkout_session(self, session_id: str):
+        return self.client.v1.checkout.sessions.retrieve(session_id)
+
+    def read_intent(self, intent_id: str):
+        return self.client.v1.payment_intents.retrieve(intent_id)
+
+    def read_payment_method(self, method_id: str):
+        return self.client.v1.payment_methods.retrieve(method_id)
+
+    def read_subscription(self, subscription_id: str):
+        return self.client.v1.subscriptions.retrieve(subscription_id)
+
+    def read_invoice(self, invoice_id: str):
+        return self.client.v1.invoices.retrieve(invoice_id)
+
+    # -- subscriptions (SUBSCRIPTION_CONTRACT) ----------------------------------------------------------
+    def plan_price_id(self, plan) -> str:
+        """The plan's recurring monthly Price, found by lookup_key or created once."""
+        lookup_key = price_lookup_key(plan)
+        found = self.client.v1.prices.list(params={"lookup_keys": [lookup_key], "active": True, "limit": 1})
+        if found["data"]:
+            return found["data"][0]["id"]
+        price = self.client.v1.prices.create(
+            params={
+                "currency": "usd",
+                "unit_amount": to_cents(plan.price_usd),
+                "recurring": {"interval": "month"},
+                "lookup_key": lookup_key,
+                "metadata": {"plan": plan.tier},
+                "product_data": {"name": f"Flowport {plan.name}", "metadata": {"plan": plan.tier}},
+            },
+            options={"idempotency_key": f"flowport:price:{lookup_key}"},
+        )
+        return price["id"]
+
+    def subscription_start_checkout(self, *, payment, plan) -> CheckoutSession:
+        metadata = {"payment": str(payment.public_id), "purpose": payment.purpose, "plan": plan.tier}
+        session = self.client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer": self.customer_id(payment.account),
+                "payment_method_types": ["card"],
+                "line_items": [{"price": self.plan_price_id(plan), "quantity": 1}],
+                "client_reference_id": str(payment.public_id),
+                "metadata": metadata,
+                "subscription_data": {"metadata": {"plan": plan.tier, "account": str(payment.account_id)}},
+                "success_url": absolute_url(payment.return_url or "/console/"),
+                "cancel_url": absolute_url(payment.cancel_url or payment.return_url or "/console/"),
+            },
+            options={"idempotency_key": f"{payment.idempotency_key}:checkout"},
+        )
+        return CheckoutSession(url=session["url"], external_id=session["id"])
+
+    def subscription_upgrade(self, *, subscription, new_plan, payment) -> ChargeResult:
+        remote = self.read_subscription(subscription.external_id)
+        try:
+            updated = self.client.v1.subscriptions.update(
+                subscription.external_id,
+                params={
+                    "items": [{"id": _first_item(remote)["id"], "price": self.plan_price_id(new_plan)}],
+                    "proration_behavior": "always_invoice",
+                    "payment_behavior": "error_if_incomplete",
+                    "metadata": {"plan": new_plan.tier},
+                    "expand": ["latest_invoice"],
+                },
+                options={"idempotency_key": payment.idempotency_key},
+            )
+        except stripe.CardError as error:
+            return ChargeResult(
+                status="failed", failure_message=error.user_message or _("Your card was declined.")
+            )
+        invoice = updated.get("latest_invoice") or {}
+        if isinstance(invoice, str):
+            invoice = self.read_invoice(invoice)
+        status = {"paid": "succeeded", "void": "failed", "uncollectible": "failed"}.get(
+            invoice.get("status"), "processing"
+        )
+        return ChargeResult(status=status, external_id=invoice.get("id", ""))
+
+    def subscription_schedule_change(self, *, subscription, plan) -> None:
+        """Apply `plan` at period end (Free = cancel at period end), or undo with plan=None."""
+        remote = self.read_subscription(subscription.external_id)
+        # Deterministic for a retry of this change, distinct for the next one (the plans app saves the
+        # scheduled plan with each change): a key seen before would replay Stripe's first answer.
+        version = int(subscription.updated_at.timestamp() * 1_000_000)
+        key = f"flowport:{remote['id']}:{version}"
+        if plan is None or plan.is_free:
+            if remote.get("schedule"):
+                self.client.v1.subscription_schedules.release(
+                    remote["schedule"], options={"idempotency_key": f"{key}:release"}
+                )
+            self.client.v1.subscriptions.update(
+                remote["id"],
+                params={"cancel_at_period_end": plan is not None},
+                options={"idempotency_key": f"{key}:cancel_at_period_end:{plan is not None}"},
+            )
+            return
+        if remote["cancel_at_period_end"]:
+            self.client.v1.subscriptions.update(
+                remote["id"],
+                params={"cancel_at_period_end": False},
+                options={"idempotency_key": f"{key}:cancel_at_period_end:False"},
+            )
+        schedule_id = remote.get("schedule")
+        if not schedule_id:
+            schedule_id = self.client.v1.subscription_schedules.create(
+                params={"from_subscription": remote["id"]},
+                options={"idempotency_key": f"{key}:schedule"},
+            )["id"]
+        schedule = self.client.v1.subscription_schedules.retrieve(schedule_id)
+        current = schedule["phases"][0]
+        self.client.v1.subscription_schedules.update(
+            schedule_id,
+            params={
+                "end_behavior": "release",
+                "phases": [
+                    {
+                        "items": [{"price": current["items"][0]["price"], "quantity": 1}],
+                        "start_date": current["start_date"],
+                        "end_date": current["end_date"],
+                    },
+                    {
+                        "items": [{"price": self.plan_price_id(plan), "quantity": 1}],
+                        "duration": {"interval": "month", "interval_count": 1},
+                        "metadata": {"plan": plan.tier},
+                    },
+                ],
+            },
+            options={"idempotency_key": f"{key}:phases:{plan.tier}"},
+        )
+
+    def subscription_cancel_now(self, *, subscription) -> None:
+        self.client.v1.subscriptions.cancel(
+            subscription.external_id,
+            params={"prorate": False},
+            options={"idempotency_key": f"flowport:{subscription.external_id}:cancel_now"},
+        )
+
+    def subscription_renew(self, *, subscription, payment) -> ChargeResult:
+        # Stripe renews on its own; `invoice.paid` / `invoice.payment_failed` webhooks report it.
+        return ChargeResult(status="processing")
