@@ -11,9 +11,11 @@ from apps.accounts.models import AccountStatus, User
 from apps.api_keys.models import ApiKeyKind
 from apps.core.dates import add_months
 from apps.plans.models import Plan, Subscription
+from apps.plans.services import subscription_upgrade
 from apps.usage.selectors import quota_windows_for_account
 from tests.api_keys.factories import make_key
 from tests.management_api.factories import get, iso, management_client, metered, on_plan
+from tests.plans.factories import save_card
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +131,8 @@ def test_pro_account_mid_window(user, pro_mid_window):
 def test_after_an_upgrade_the_new_maxima_apply_and_used_carries_over(user, pro_mid_window):
     _subscription, first = pro_mid_window
     client, _key = management_client(user)
-    Subscription.objects.filter(account=user).update(plan=Plan.objects.get(tier="max"))
+    save_card(user)
+    subscription_upgrade(account=user, new_plan=Plan.objects.get(tier="max"))  # sandbox: paid at once
     data = detail(client)
     assert (data["plan"]["tier"], data["plan"]["amount_usd"]) == ("max", D("100.0"))
     assert data["quota_5_hour"] == window(
