@@ -8,9 +8,7 @@ import pytest
 from django.utils import timezone
 
 from apps.api_keys.models import ApiKey, ApiKeyKind
-from apps.plans.models import CatalogModel
 from apps.plans.services import flow_rate_create
-from apps.usage.models import UsageEvent
 from apps.wallet.models import GrantSource
 from apps.wallet.selectors import wallet_balances
 from apps.wallet.services import wallet_credit, wallet_debit
@@ -107,30 +105,21 @@ def test_generation_returns_one_request_of_this_account(user):
 
 
 def test_generation_billed_to_the_wallet(user):
-    # The metering engine's wallet bridge is not wired on this branch yet: the settled row is written as
-    # meter_usage writes it for a pay-as-you-go request (no Flows, cost in USD).
-    key, _secret = make_key(account=user, kind=ApiKeyKind.PAYG)
-    UsageEvent.objects.create(
-        request_id="gen_payg",
-        account=user,
-        api_key=key,
-        model=CatalogModel.objects.get(slug="deepseek/deepseek-chat"),
-        input_tokens=10,
-        output_tokens=20,
-        cost_usd=D("0.000420"),
-        flows=D("0"),
-        billed_to="payg",
-        extra_usage=True,
+    wallet_credit(
+        account=user, amount=D("10"), source_type=GrantSource.TOP_UP, idempotency_key="t1", description=""
     )
+    key, secret = make_key(account=user, kind=ApiKeyKind.PAYG)
+    metered(secret, cost="0.000420", request_id="gen_payg", input_tokens=10, output_tokens=20)
     client, _mkey = management_client(user)
     data = data_of(get(client, "generation", id="gen_payg"))
     assert (data["billed_to"], data["extra_usage"], data["cost_usd"], data["flows"], data["api_key_id"]) == (
         "payg",
-        True,
+        False,
         D("0.00042"),
         D("0"),
         key.pk,
     )
+    assert data_of(get(client, "payg/balance"))["total_credits"] == D("9.99958")
 
 
 def test_every_served_request_counts_on_the_management_key(user):
