@@ -8,7 +8,8 @@ bumped, then one selector call. Success: `{"success": true, "data": {…}}`; err
 import math
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -61,6 +62,19 @@ RETRY_AFTER = OpenApiParameter(
 )
 
 
+def requested_language(request) -> str | None:
+    """The first supported language of the Accept-Language header, or None."""
+    header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
+    for code, _quality in translation.trans_real.parse_accept_lang_header(header):
+        if code == "*":
+            continue
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return None
+
+
 def documented(*, operation_id: str, summary, description, data, errors: dict | None = None, parameters=None):
     """`extend_schema` with the success envelope, the shared error responses and Retry-After."""
     name = f"{data.__name__.removesuffix('Serializer')}Response"
@@ -85,8 +99,17 @@ class ManagementApi(APIView):
     throttle_classes = [ManagementRateThrottle]
     throttle_scope = ""
 
+    def dispatch(self, request, *args, **kwargs):
+        # /api/ is outside the language prefixes, so LocaleMiddleware always picks English there: messages
+        # follow the Accept-Language header when it names a supported language, else the account's own.
+        self.header_language = requested_language(request)
+        with translation.override(self.header_language or settings.LANGUAGE_CODE):
+            return super().dispatch(request, *args, **kwargs)
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authenticates, then checks the throttle
+        if self.header_language is None and request.user.preferred_language:
+            translation.activate(request.user.preferred_language)  # undone when dispatch's override exits
         api_key_usage_add(key_id=request.auth.pk, requests=1)
 
     def throttled(self, request, wait):

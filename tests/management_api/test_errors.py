@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import AccountStatus, User
+from apps.api_keys.authentication import FAILED_MESSAGES
 from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus
 from apps.api_keys.services import api_key_delete, api_key_set_status
 from apps.plans.models import CatalogModel
@@ -154,17 +155,25 @@ def test_sixty_buckets_are_allowed(user):
     assert len(response.json()["data"]["buckets"]) == 60
 
 
-def test_errors_are_translated_by_accept_language(user):
+def test_errors_follow_accept_language(user):
     client, _key = management_client(user)
-    response = client.get(BASE + "generation", {"id": "gen_nope"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
-    message = error_of(response, 404, "not_found")
-    assert message != "No generation with this id in this account."
-    anonymous = APIClient().get(BASE + "flow_rate", HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert "sk-mg-v1-" in error_of(anonymous, 401, "unauthorized")
-    assert (
-        error_of(anonymous, 401, "unauthorized")
-        != "Missing API key: send the header “Authorization: Bearer sk-mg-v1-…”."
+    response = client.get(
+        BASE + "generation", {"id": "gen_nope"}, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9,en;q=0.5"
     )
+    assert error_of(response, 404, "not_found") == "此账户中没有该 id 对应的请求记录。"
+    response = client.get(BASE + "statistics/timeseries", {"limit": "51"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert error_of(response, 400, "invalid_params").startswith("Invalid parameter limit") is False
+    anonymous = APIClient().get(BASE + "flow_rate", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert error_of(anonymous, 401, "unauthorized") != FAILED_MESSAGES["missing"]
+    english = client.get(BASE + "generation", {"id": "gen_nope"}, HTTP_ACCEPT_LANGUAGE="en-US")
+    assert error_of(english, 404, "not_found") == "No generation with this id in this account."
+
+
+def test_without_accept_language_errors_use_the_accounts_language(user):
+    User.objects.filter(pk=user.pk).update(preferred_language="zh-hans")
+    client, _key = management_client(user)
+    response = client.get(BASE + "generation", {"id": "gen_nope"})
+    assert error_of(response, 404, "not_found") == "此账户中没有该 id 对应的请求记录。"
 
 
 def test_unknown_management_path_is_a_json_404(user):
