@@ -6,7 +6,8 @@ cent, as on the subscription page), rates to 12, `usage_percentage` to 4. Times 
 """
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 
@@ -15,6 +16,14 @@ class NumberField(serializers.DecimalField):
 
     def __init__(self, **kwargs):
         super().__init__(max_digits=None, decimal_places=None, coerce_to_string=False, **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)
+class MetricValueField(serializers.Field):
+    """A token count (int) or a USD amount (Decimal, 6 places), written as a JSON number as it is."""
+
+    def to_representation(self, value):
+        return value
 
 
 class PlanSerializer(serializers.Serializer):
@@ -84,8 +93,8 @@ class GenerationSerializer(serializers.Serializer):
 
 class SeriesSerializer(serializers.Serializer):
     model = serializers.CharField(help_text=_("Model slug, or __others__ for the models past `limit`."))
-    total = NumberField()
-    values = serializers.ListField(child=NumberField(), help_text=_("One value per bucket, in order."))
+    total = MetricValueField()
+    values = serializers.ListField(child=MetricValueField(), help_text=_("One value per bucket, in order."))
 
 
 class TimeseriesSerializer(serializers.Serializer):

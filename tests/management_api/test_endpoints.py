@@ -180,7 +180,9 @@ def test_timeseries_tokens_per_day_with_empty_buckets(user, usage_history, djang
         "starting_at": "2026-11-02",
         "ending_at": "2026-11-06T12:00:00Z",
     }
-    data = data_of(get(client, "statistics/timeseries", **params))
+    response = get(client, "statistics/timeseries", **params)
+    assert b'"total":330,"values":[330,0,0,0,0]' in response.content  # token counts are integers
+    data = data_of(response)
     assert data["metric"] == "tokens"
     assert data["unit"] == "tokens"
     assert data["bucket_width"] == "1d"
