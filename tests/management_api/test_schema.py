@@ -114,7 +114,7 @@ def test_schemathesis_finds_no_server_error(management_schema, management_secret
 
         @given(case=strategy)
         @hypothesis_settings(
-            max_examples=25,
+            max_examples=15,
             deadline=None,
             derandomize=True,
             database=None,
@@ -130,4 +130,6 @@ def test_schemathesis_finds_no_server_error(management_schema, management_secret
 
         run()
     # The run really went through authentication to the views (each served request is counted).
-    assert ApiKey.objects.get(name="Fuzz").request_count >= 5 * 10
+    assert (
+        ApiKey.objects.get(name="Fuzz").request_count >= 5 * 10
+    )  # at least 10 served requests per operation
