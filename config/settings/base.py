@@ -162,7 +162,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Flowport Management API",
-    "DESCRIPTION": (
+    "DESCRIPTION": _(
         "Read your subscription, Flow rate, pay-as-you-go balance and usage from your own scripts. "
         "Authenticate with a management key: `Authorization: Bearer sk-mg-v1-…`. Each endpoint has its own "
         'per-key limit per minute (422 `rate_limit` beyond it). Success: `{"success": true, "data": {…}}`; '

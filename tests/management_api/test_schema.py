@@ -63,6 +63,15 @@ def test_schema_endpoint_serves_the_management_operations(client):
 
 
 @pytest.mark.django_db
+def test_schema_in_chinese(client):
+    schema = yaml.safe_load(client.get("/api/v1/schema/", {"lang": "zh-hans"}).content)
+    detail = schema["paths"]["/api/v1/management/subscription/detail"]["get"]
+    assert detail["summary"] == "套餐、Flow 汇率与配额窗口"
+    docs = client.get("/api/v1/docs/", {"lang": "zh-hans"}).content.decode()
+    assert '"/api/v1/schema/?lang\\u003Dzh\\u002Dhans"' in docs  # JSON-escaped in the page's script
+
+
+@pytest.mark.django_db
 def test_docs_page_renders_vendored_swagger_ui(client):
     response = client.get("/api/v1/docs/")
     assert response.status_code == 200
