@@ -33,3 +33,6 @@ format: setup
 messages: setup
 	$(MANAGE) makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-obsolete
 	$(MANAGE) compilemessages --ignore=.venv
+
+bench: setup
+	uv run --locked python bench/run.py

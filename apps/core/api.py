@@ -8,6 +8,7 @@ plus extra fields some errors carry (`resets_at` for `quota_exceeded`).
 import math
 
 from django.http import Http404
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
@@ -36,6 +37,11 @@ def api_error_response(
 ) -> Response:
     error = {"code": str(status_code), "type": type, "message": str(message), **(extra or {})}
     return Response({"success": False, "error": error}, status=status_code, headers=headers)
+
+
+def request_language(request) -> str:
+    """API URLs have no language prefix: their messages follow the Accept-Language header instead."""
+    return translation.get_language_from_request(request, check_path=False)
 
 
 def _first_validation_error(detail, path: str = "") -> tuple[str, str]:
@@ -115,6 +121,7 @@ class ApiNotFound(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
+    schema = None
 
     def _not_found(self, request, *args, **kwargs):
         raise exceptions.NotFound()

@@ -3,12 +3,13 @@
 import hmac
 
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.views import APIView
 
-from apps.core.api import ApiError, api_success
+from apps.core.api import ApiError, api_success, request_language
 from apps.usage.exceptions import MeteringRefused
 from apps.usage.services import meter_authorize, meter_release, meter_usage
 
@@ -69,6 +70,11 @@ class UsdField(serializers.DecimalField):
 class GatewayApi(APIView):
     authentication_classes = [GatewayTokenAuthentication]
     permission_classes: list = []
+    schema = None  # internal API for the inference gateway: not in the customers' OpenAPI schema
+
+    def dispatch(self, request, *args, **kwargs):
+        with translation.override(request_language(request)):
+            return super().dispatch(request, *args, **kwargs)
 
     def handle_exception(self, exc):
         if isinstance(exc, MeteringRefused):

@@ -309,10 +309,11 @@ def _authorize_subscription(
             ]
             if not blocking:
                 for kind in WINDOW_KINDS:
-                    window = windows[kind]
-                    window_start_if_idle(window=window, now=now)
-                    window.reserved_flows += estimate_flows
-                    window.save(update_fields=["started_at", "resets_at", "reserved_flows"])
+                    window_start_if_idle(window=windows[kind], now=now)
+                    windows[kind].reserved_flows += estimate_flows
+                QuotaWindow.objects.bulk_update(
+                    list(windows.values()), ["started_at", "resets_at", "reserved_flows"]
+                )
                 reservation = Reservation.objects.create(
                     request_id=request_id,
                     account=account,
@@ -493,17 +494,20 @@ def _settle_windows(*, reservation: Reservation, flows: Decimal, now: datetime) 
     """
     account = reservation.account
     windows = windows_lock(account=account, subscription=_subscription(account), now=now)
+    settled = []
     for kind in WINDOW_KINDS:
         window = windows[kind]
         start = reservation.window_start(kind)
         if window.started_at == start:
             window.reserved_flows = max(ZERO, window.reserved_flows - reservation.reserved_flows)
             window.used_flows += flows
-            window.save(update_fields=["reserved_flows", "used_flows"])
+            settled.append(window)
         elif start is not None:
             ended = start + DURATIONS[kind] if kind in DURATIONS else now
             archive = archive_finished(account=account, kind=kind, finished=(start, ended, ZERO), now=now)
             QuotaWindowArchive.objects.filter(pk=archive.pk).update(used_flows=F("used_flows") + flows)
+    if settled:
+        QuotaWindow.objects.bulk_update(settled, ["reserved_flows", "used_flows"])
 
 
 # --- release --------------------------------------------------------------------------------------------

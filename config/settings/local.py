@@ -25,3 +25,6 @@ def _local_gateway_token() -> str:
 
 if not GATEWAY_TOKEN:  # noqa: F405
     GATEWAY_TOKEN = _local_gateway_token()
+
+# The in-process scheduler runs every job each minute: keep Celery's per-task success lines out of the console.
+LOGGING["loggers"] = {"celery.app.trace": {"level": "WARNING"}}  # noqa: F405

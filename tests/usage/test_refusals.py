@@ -10,7 +10,8 @@ from apps.accounts.models import AccountStatus
 from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus
 from apps.api_keys.services import api_key_delete, api_key_set_status
 from apps.core.models import AuditEvent
-from apps.plans.models import Plan
+from apps.plans.models import CatalogModel, Plan
+from apps.usage.exceptions import MeteringRefused
 from apps.usage.models import QuotaWindow, QuotaWindowArchive, Reservation, UsageEvent
 from apps.usage.services import meter_authorize, meter_usage
 from tests.api_keys.factories import make_key
@@ -153,7 +154,7 @@ def test_rpm_halved_for_abusive_accounts(user):
         == 1
     )
     meter_authorize(request_id="a2", api_key=secret, model="deepseek/deepseek-chat", now=now)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(MeteringRefused) as refused:
         meter_authorize(request_id="a3", api_key=secret, model="deepseek/deepseek-chat", now=now)
     assert refused.value.code == "rate_limit"
     assert refused.value.retry_after == 60
@@ -279,6 +280,26 @@ def test_trailing_slash_and_unknown_api_urls(client, user, on_plan):
 
 
 def test_usage_refusal_from_service_is_typed(user, on_plan):
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(MeteringRefused) as refused:
         meter_usage(request_id="nope", input_tokens=0, output_tokens=0, cost_usd=Decimal("0"))
     assert (refused.value.status, refused.value.code) == (409, "not_authorized")
+
+
+def test_coming_soon_model_is_not_available(client, user, on_plan):
+    CatalogModel.objects.filter(slug="openai/gpt-5").update(status="coming_soon")
+    _key, secret = make_key(account=user)
+    before = state()
+    error = assert_error(authorize(client, "r1", secret, model="openai/gpt-5"), 404, "model_not_available")
+    assert error["message"] == "Model openai/gpt-5 is coming soon and cannot be called yet."
+    assert state() == before
+
+
+def test_messages_follow_the_request_language(client, user, on_plan):
+    _key, secret = make_key(account=user)
+    response = client.post(
+        "/api/v1/gateway/authorize",
+        {"request_id": "zh", "api_key": secret, "model": "acme/nope"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.json()["error"]["message"] == "未知模型 acme/nope。"

@@ -218,3 +218,29 @@ def test_selector_for_a_fresh_account(user):
     assert view["five_hour"].max_flows == Decimal("5.000000")  # Free
     assert view["five_hour"].usage_percentage == Decimal("0.0000")
     assert view["five_hour"].remaining_flows == Decimal("5.000000")
+
+
+def test_free_period_rolled_lazily_matches_the_renewal_job(user):
+    """A Free period that ended is counted in the period containing now, exactly as the job rolls it."""
+    from apps.plans.services import subscription_renew_due
+
+    cent_rate()
+    start = T0 - timedelta(days=75)
+    Subscription.objects.filter(account=user).update(
+        current_period_start=start, current_period_end=start + timedelta(days=31)
+    )
+    secret = make_key(account=user)[1]
+    now = T0
+    call(secret, now, cost="0.02")
+    lazy = QuotaWindow.objects.get(account=user, kind="monthly")
+    assert lazy.started_at <= now < lazy.resets_at
+    assert lazy.used_flows == Decimal("2")
+    subscription_renew_due(now=now)
+    subscription = Subscription.objects.get(account=user)
+    assert (subscription.current_period_start, subscription.current_period_end) == (
+        lazy.started_at,
+        lazy.resets_at,
+    )
+    call(secret, now + timedelta(minutes=1), cost="0.01")
+    monthly = QuotaWindow.objects.get(account=user, kind="monthly")
+    assert (monthly.started_at, monthly.used_flows) == (lazy.started_at, Decimal("3"))  # no second roll

@@ -48,14 +48,14 @@ class Command(BaseCommand):
     help = "Simulate gateway traffic for the demo accounts through the metering services (idempotent)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--days", type=int, default=7, help="How far back to start on the first run.")
+        parser.add_argument("--days", type=int, default=3, help="How far back to start on the first run.")
         parser.add_argument(
             "--email",
             action="append",
             help="Account(s) to simulate (default: the *@flowport.local customers).",
         )
 
-    def handle(self, *args, days: int = 7, email=None, **options):
+    def handle(self, *args, days: int = 3, email=None, **options):
         now = timezone.now()
         accounts = User.objects.filter(is_staff=False)
         accounts = (
