@@ -106,10 +106,13 @@ class ManagementApi(APIView):
         with translation.override(self.header_language or settings.LANGUAGE_CODE):
             return super().dispatch(request, *args, **kwargs)
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)  # authenticates, then checks the throttle
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
         if self.header_language is None and request.user.preferred_language:
             translation.activate(request.user.preferred_language)  # undone when dispatch's override exits
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authenticates, then checks the throttle
         api_key_usage_add(key_id=request.auth.pk, requests=1)
 
     def throttled(self, request, wait):

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from apps.accounts.models import User
 from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.management_api.throttling import ManagementRateThrottle
 from tests.api_keys.factories import make_key
@@ -95,3 +96,13 @@ def test_concurrent_requests_never_exceed_the_limit(user, clock):
     assert sorted(set(statuses)) == [200, 422]
     assert (statuses.count(200), statuses.count(422)) == (60, 20)
     assert ApiKey.objects.get(pk=key.pk).request_count == 60
+
+
+def test_the_refusal_is_in_the_accounts_language(user, clock, settings):
+    settings.FLOWPORT_MANAGEMENT_RATE_PER_MINUTE = 1
+    User.objects.filter(pk=user.pk).update(preferred_language="zh-hans")
+    client, _key = management_client(user)
+    assert get(client, "flow_rate").status_code == 200
+    refused = get(client, "flow_rate")
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == "该 API Key 对此接口的请求过于频繁，请在 45 秒后重试。"
