@@ -13,7 +13,7 @@ from django.db.models.functions import TruncDay, TruncWeek
 from django.utils import timezone
 
 from apps.api_keys.models import KEY_PREFIXES, ApiKey, ApiKeyKind, ApiKeyStatus
-from apps.core.money import flows_to_usd, round_rate, round_usage
+from apps.core.money import round_rate, round_usage
 from apps.plans.models import Subscription
 from apps.plans.selectors import effective_usd_per_flow, flow_rate_current
 from apps.usage.models import UsageEvent, WindowKind
@@ -109,10 +109,7 @@ def subscription_detail(*, account, now: datetime | None = None) -> Subscription
         account_status=account.status,
         quota_5_hour=windows[WindowKind.FIVE_HOUR],
         quota_7_day=windows[WindowKind.WEEKLY],
-        quota_monthly=MonthlyQuotaDetail(
-            max_flows=monthly.max_flows,
-            max_value_usd=flows_to_usd(monthly.max_flows, rates.effective_usd_per_flow),
-        ),
+        quota_monthly=MonthlyQuotaDetail(max_flows=monthly.max_flows, max_value_usd=monthly.max_value_usd),
     )
 
 

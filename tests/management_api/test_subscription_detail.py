@@ -92,10 +92,11 @@ def pro_mid_window(user):
     return subscription, first
 
 
-def test_pro_account_mid_window(user, pro_mid_window):
+def test_pro_account_mid_window(user, pro_mid_window, django_assert_max_num_queries):
     subscription, first = pro_mid_window
     client, _key = management_client(user)
-    data = detail(client)
+    with django_assert_max_num_queries(8):  # key, its counters, subscription, windows, rates: never per event
+        data = detail(client)
     assert data["plan"] == {
         "tier": "pro",
         "amount_usd": D("20.0"),
