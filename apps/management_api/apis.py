@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from apps.api_keys.authentication import ManagementKeyAuthentication
@@ -98,6 +99,7 @@ class ManagementApi(APIView):
     permission_classes: list = []
     throttle_classes = [ManagementRateThrottle]
     throttle_scope = ""
+    renderer_classes = [JSONRenderer]  # JSON for every client, browsers included
 
     def dispatch(self, request, *args, **kwargs):
         # /api/ is outside the language prefixes, so LocaleMiddleware always picks English there: messages

@@ -132,6 +132,15 @@ def test_every_served_request_counts_on_the_management_key(user):
     assert key.last_used_at is not None
 
 
+def test_browsers_get_json_too(user):
+    client, _key = management_client(user)
+    response = client.get(
+        "/api/v1/management/flow_rate", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8"
+    )
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["success"] is True
+
+
 def test_trailing_slash_works_too(user):
     client, _key = management_client(user)
     assert client.get("/api/v1/management/flow_rate/").status_code == 200
