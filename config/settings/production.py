@@ -5,6 +5,9 @@ from config.env import env
 from .base import *  # noqa: F403
 
 DEBUG = False
+# Persistent database connections: opening one per request costs more than a whole metering call.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)  # noqa: F405
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 SECRET_KEY = env("SECRET_KEY")
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

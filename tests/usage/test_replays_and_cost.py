@@ -178,3 +178,14 @@ def test_release_of_a_window_that_rolled_leaves_the_new_window_alone(user, secre
     meter_release(request_id="a", now=later)
     assert windows(user)["five_hour"] == (Decimal("0"), Decimal("3"))
     assert windows(user)["weekly"] == (Decimal("0"), Decimal("3"))
+
+
+def test_flows_use_the_effective_rate_of_an_abusive_account(user, secret):
+    type(user).objects.filter(pk=user.pk).update(status="abusive")  # multiplier capped at 0.8
+    authorized = meter_authorize(
+        request_id="ab", api_key=secret, model=MODEL, estimated_cost_usd=Decimal("0.04"), now=T0
+    )
+    assert authorized.reserved_flows == Decimal("5.000000")  # $0.04 / ($0.01 × 0.8)
+    result = meter_usage(request_id="ab", input_tokens=1, output_tokens=1, cost_usd=Decimal("0.05"), now=T0)
+    assert result.flows == Decimal("6.250000")
+    assert windows(user)["five_hour"] == (Decimal("6.25"), Decimal("0"))

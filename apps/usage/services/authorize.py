@@ -1,0 +1,197 @@
+"""authorize: decide who pays for a request and reserve its estimate there (SPEC §7)."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.api_keys.models import ApiKey, ApiKeyKind
+from apps.core.money import round_usage, usd_to_flows
+from apps.plans.models import CatalogModel
+from apps.plans.selectors import effective_usd_per_flow
+from apps.usage import wallet_bridge
+from apps.usage.exceptions import MeteringRefused
+from apps.usage.models import (
+    WINDOW_KINDS,
+    Decision,
+    QuotaWindow,
+    Reservation,
+)
+from apps.usage.rpm import rpm_acquire, rpm_limit, rpm_undo
+from apps.usage.services.common import ZERO, _catalog_model, _check_account, _inference_key, _subscription
+from apps.usage.services.results import AuthorizeResult
+from apps.usage.windows import (
+    window_max,
+    window_start_if_idle,
+    windows_lock,
+)
+
+
+def _replay(request_id: str) -> AuthorizeResult | None:
+    reservation = Reservation.objects.filter(request_id=request_id).first()
+    if reservation is None:
+        return None
+    return AuthorizeResult.from_reservation(reservation, replayed=True)
+
+
+# --- Extra Usage hook -------------------------------------------------------------------------------------
+
+
+def extra_usage_authorize(
+    *, account, key: ApiKey, model: CatalogModel, estimated_cost_usd: Decimal, request_id: str, now: datetime
+) -> Reservation | None:
+    """Hook for Extra Usage (SPEC §9), called under the window locks when a window has no room.
+
+    Returns the wallet reservation (decision payg, extra_usage True) made through the account's Extra
+    Usage pay-as-you-go key, or None to refuse with quota_exceeded. Extra Usage is not built yet.
+    """
+    return None
+
+
+# --- authorize ------------------------------------------------------------------------------------------
+
+
+def meter_authorize(
+    *,
+    request_id: str,
+    api_key: str | ApiKey,
+    model: str,
+    estimated_cost_usd: Decimal = ZERO,
+    now: datetime | None = None,
+) -> AuthorizeResult:
+    """Decide who pays for a request and reserve its estimate there (SPEC §7 decision order).
+
+    A replay of a known request id returns the first decision and reserves nothing more (it is
+    checked first, so it costs no RPM slot). Refusals raise MeteringRefused and change nothing.
+    """
+    now = now or timezone.now()
+    estimate = round_usage(estimated_cost_usd)
+    replay = _replay(request_id)
+    if replay is not None:
+        return replay
+    key = _inference_key(api_key)
+    account = key.account
+    _check_account(account)
+    catalog_model = _catalog_model(model)
+    if key.kind == ApiKeyKind.PAYG:
+        return _authorize_payg(
+            request_id=request_id, key=key, model=catalog_model, estimate=estimate, now=now
+        )
+    return _authorize_subscription(
+        request_id=request_id, key=key, model=catalog_model, estimate=estimate, now=now
+    )
+
+
+def _authorize_subscription(
+    *, request_id: str, key: ApiKey, model: CatalogModel, estimate: Decimal, now: datetime
+) -> AuthorizeResult:
+    account = key.account
+    subscription = _subscription(account)
+    plan = subscription.plan
+    if model.min_plan.rank > plan.rank:
+        raise MeteringRefused(
+            _(
+                "Model %(model)s is not included in the %(plan)s plan. Upgrade your plan, or call it "
+                "with a pay-as-you-go key."
+            )
+            % {"model": model.slug, "plan": plan.name},
+            status=404,
+            code="model_not_available",
+        )
+    estimate_flows = usd_to_flows(estimate, effective_usd_per_flow(account=account))
+    rpm = rpm_acquire(account_id=account.pk, limit=rpm_limit(account=account, plan=plan), now=now)
+    if not rpm.admitted:
+        raise MeteringRefused(
+            _("Rate limit exceeded: at most %(rpm)d requests per minute on your plan.")
+            % {"rpm": rpm_limit(account=account, plan=plan)},
+            status=429,
+            code="rate_limit",
+            retry_after=rpm.retry_after,
+        )
+    refusal = None
+    try:
+        with transaction.atomic():
+            windows = windows_lock(account=account, subscription=subscription, now=now)
+            blocking = [
+                windows[kind]
+                for kind in WINDOW_KINDS
+                if windows[kind].used_flows + windows[kind].reserved_flows >= window_max(plan=plan, kind=kind)
+            ]
+            if not blocking:
+                for kind in WINDOW_KINDS:
+                    window_start_if_idle(window=windows[kind], now=now)
+                    windows[kind].reserved_flows += estimate_flows
+                QuotaWindow.objects.bulk_update(
+                    list(windows.values()), ["started_at", "resets_at", "reserved_flows"]
+                )
+                reservation = Reservation.objects.create(
+                    request_id=request_id,
+                    account=account,
+                    api_key=key,
+                    model=model,
+                    decision=Decision.SUBSCRIPTION,
+                    reserved_flows=estimate_flows,
+                    five_hour_started_at=windows["five_hour"].started_at,
+                    weekly_started_at=windows["weekly"].started_at,
+                    monthly_started_at=windows["monthly"].started_at,
+                    rpm_remaining=rpm.remaining,
+                    created_at=now,
+                )
+            else:
+                reservation = extra_usage_authorize(
+                    account=account,
+                    key=key,
+                    model=model,
+                    estimated_cost_usd=estimate,
+                    request_id=request_id,
+                    now=now,
+                )
+                if reservation is None:
+                    resets = [window.resets_at for window in blocking if window.resets_at is not None]
+                    refusal = MeteringRefused(
+                        _("Your subscription quota is used up until its window resets."),
+                        status=402,
+                        code="quota_exceeded",
+                        resets_at=max(resets) if resets else None,
+                    )
+    except IntegrityError:
+        # The same request id was authorized concurrently and won the insert: this call is a replay.
+        rpm_undo(account_id=account.pk, result=rpm)
+        replay = _replay(request_id)
+        if replay is None:
+            raise
+        return replay
+    if refusal is not None:  # raised after the commit: the lazy rolls made on the way are kept
+        raise refusal
+    return AuthorizeResult.from_reservation(reservation, replayed=False)
+
+
+def _authorize_payg(
+    *, request_id: str, key: ApiKey, model: CatalogModel, estimate: Decimal, now: datetime
+) -> AuthorizeResult:
+    account = key.account
+    try:
+        with transaction.atomic():
+            if not wallet_bridge.wallet_reserve(account=account, amount_usd=estimate, request_id=request_id):
+                raise MeteringRefused(
+                    _("Your pay-as-you-go balance is too low. Top up your wallet to continue."),
+                    status=402,
+                    code="insufficient_credit",
+                )
+            reservation = Reservation.objects.create(
+                request_id=request_id,
+                account=account,
+                api_key=key,
+                model=model,
+                decision=Decision.PAYG,
+                reserved_usd=estimate,
+                created_at=now,
+            )
+    except IntegrityError:
+        replay = _replay(request_id)
+        if replay is None:
+            raise
+        return replay
+    return AuthorizeResult.from_reservation(reservation, replayed=False)

@@ -1,0 +1,194 @@
+"""usage and release: settle or drop a reservation (SPEC §7)."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.api_keys.models import ApiKey
+from apps.api_keys.services import api_key_touch
+from apps.core.money import round_usage, usd_to_flows
+from apps.plans.models import CatalogModel
+from apps.plans.selectors import effective_usd_per_flow
+from apps.usage import wallet_bridge
+from apps.usage.exceptions import MeteringRefused
+from apps.usage.models import (
+    WINDOW_KINDS,
+    Decision,
+    QuotaWindow,
+    QuotaWindowArchive,
+    Reservation,
+    ReservationStatus,
+    UsageEvent,
+)
+from apps.usage.services.common import MILLION, ZERO, _not_authorized, _released, _subscription
+from apps.usage.services.results import ReleaseResult, UsageResult
+from apps.usage.windows import (
+    DURATIONS,
+    archive_finished,
+    windows_lock,
+)
+
+# --- usage ----------------------------------------------------------------------------------------------
+
+
+def usage_cost_from_list_prices(*, model: CatalogModel, input_tokens: int, output_tokens: int) -> Decimal:
+    """input × input price / 1M + output × output price / 1M + per-request price, 6 places."""
+    if not model.has_list_prices:
+        raise MeteringRefused(
+            _("Model %(model)s has no list prices: cost_usd is required.") % {"model": model.slug},
+            status=400,
+            code="invalid_params",
+        )
+    cost = (
+        Decimal(input_tokens) * (model.input_usd_per_mtok or ZERO) / MILLION
+        + Decimal(output_tokens) * (model.output_usd_per_mtok or ZERO) / MILLION
+        + (model.usd_per_request or ZERO)
+    )
+    return round_usage(cost)
+
+
+def _event_replay(request_id: str) -> UsageResult | None:
+    event = UsageEvent.objects.filter(request_id=request_id).first()
+    return UsageResult.from_event(event, replayed=True) if event is not None else None
+
+
+def meter_usage(
+    *,
+    request_id: str,
+    input_tokens: int,
+    output_tokens: int,
+    cost_usd: Decimal | None = None,
+    now: datetime | None = None,
+) -> UsageResult:
+    """Settle an authorized request: the actual cost replaces the estimate (even when larger).
+
+    Idempotent: a replay returns the first result and bills nothing.
+    """
+    now = now or timezone.now()
+    replay = _event_replay(request_id)
+    if replay is not None:
+        return replay
+    reservation = Reservation.objects.select_related("model").filter(request_id=request_id).first()
+    if reservation is None:
+        raise _not_authorized(request_id)
+    if reservation.status == ReservationStatus.RELEASED:
+        raise _released(request_id)
+    if cost_usd is None:
+        cost = usage_cost_from_list_prices(
+            model=reservation.model, input_tokens=input_tokens, output_tokens=output_tokens
+        )
+    else:
+        cost = round_usage(cost_usd)
+    with transaction.atomic():
+        reservation = (
+            Reservation.objects.select_for_update(of=("self",))
+            .select_related("account", "api_key", "model")
+            .get(pk=reservation.pk)
+        )
+        if reservation.status == ReservationStatus.RELEASED:
+            raise _released(request_id)
+        if reservation.status == ReservationStatus.SETTLED:
+            return UsageResult.from_event(UsageEvent.objects.get(request_id=request_id), replayed=True)
+        account = reservation.account
+        flows = ZERO
+        if reservation.decision == Decision.SUBSCRIPTION:
+            flows = usd_to_flows(cost, effective_usd_per_flow(account=account))
+            _settle_windows(reservation=reservation, flows=flows, now=now)
+        else:
+            wallet_bridge.wallet_settle(
+                account=account,
+                reserved_usd=reservation.reserved_usd,
+                cost_usd=cost,
+                request_id=request_id,
+                api_key=reservation.api_key,
+                description=reservation.model.slug,
+            )
+        reservation.status = ReservationStatus.SETTLED
+        reservation.settled_at = now
+        reservation.save(update_fields=["status", "settled_at"])
+        event = UsageEvent.objects.create(
+            request_id=request_id,
+            account=account,
+            api_key=reservation.api_key,
+            model_id=reservation.model_id,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost,
+            flows=flows,
+            billed_to=reservation.decision,
+            extra_usage=reservation.extra_usage,
+            created_at=now,
+        )
+        ApiKey.objects.filter(pk=reservation.api_key_id).update(
+            used_flows=F("used_flows") + flows,
+            used_usd=F("used_usd") + cost,
+            request_count=F("request_count") + 1,
+        )
+    api_key_touch(key=reservation.api_key, now=now)
+    return UsageResult.from_event(event, replayed=False)
+
+
+def _settle_windows(*, reservation: Reservation, flows: Decimal, now: datetime) -> None:
+    """Move the reservation's Flows from reserved to used in each window it was reserved in.
+
+    A window that rolled since authorize had its reserved amount zeroed by the roll; the actual Flows
+    then go to the archive of the window they were reserved in, so every window's used total stays
+    the exact sum of its settled events.
+    """
+    account = reservation.account
+    windows = windows_lock(account=account, subscription=_subscription(account), now=now)
+    settled = []
+    for kind in WINDOW_KINDS:
+        window = windows[kind]
+        start = reservation.window_start(kind)
+        if window.started_at == start:
+            window.reserved_flows = max(ZERO, window.reserved_flows - reservation.reserved_flows)
+            window.used_flows += flows
+            settled.append(window)
+        elif start is not None:
+            ended = start + DURATIONS[kind] if kind in DURATIONS else now
+            archive = archive_finished(account=account, kind=kind, finished=(start, ended, ZERO), now=now)
+            QuotaWindowArchive.objects.filter(pk=archive.pk).update(used_flows=F("used_flows") + flows)
+    if settled:
+        QuotaWindow.objects.bulk_update(settled, ["reserved_flows", "used_flows"])
+
+
+# --- release --------------------------------------------------------------------------------------------
+
+
+def meter_release(*, request_id: str, now: datetime | None = None) -> ReleaseResult:
+    """Drop an active reservation; nothing is billed. Idempotent (a replay changes nothing)."""
+    now = now or timezone.now()
+    reservation = Reservation.objects.filter(request_id=request_id).only("pk", "status").first()
+    if reservation is None:
+        raise _not_authorized(request_id)
+    if reservation.status != ReservationStatus.ACTIVE:
+        return ReleaseResult(request_id=request_id, status=reservation.status, released=False)
+    with transaction.atomic():
+        reservation = (
+            Reservation.objects.select_for_update(of=("self",))
+            .select_related("account")
+            .get(pk=reservation.pk)
+        )
+        if reservation.status != ReservationStatus.ACTIVE:
+            return ReleaseResult(request_id=request_id, status=reservation.status, released=False)
+        account = reservation.account
+        if reservation.decision == Decision.SUBSCRIPTION:
+            windows = windows_lock(account=account, subscription=_subscription(account), now=now)
+            for kind in WINDOW_KINDS:
+                window = windows[kind]
+                if window.started_at == reservation.window_start(kind):
+                    window.reserved_flows = max(ZERO, window.reserved_flows - reservation.reserved_flows)
+                    window.save(update_fields=["reserved_flows"])
+        else:
+            wallet_bridge.wallet_release(
+                account=account, reserved_usd=reservation.reserved_usd, request_id=request_id
+            )
+        reservation.status = ReservationStatus.RELEASED
+        reservation.settled_at = now
+        reservation.save(update_fields=["status", "settled_at"])
+    return ReleaseResult(request_id=request_id, status=ReservationStatus.RELEASED, released=True)
