@@ -6,6 +6,7 @@ from apps.api_keys import views
 urlpatterns = [
     path("management-keys/", views.management_keys, name="management_keys"),
     path("keys/<str:kind>/create/", views.api_key_create_view, name="api_key_create"),
+    path("keys/<int:pk>/", views.api_key_detail_view, name="api_key_detail"),
     path("keys/<int:pk>/rename/", views.api_key_rename_view, name="api_key_rename"),
     path("keys/<int:pk>/status/", views.api_key_set_status_view, name="api_key_set_status"),
     path("keys/<int:pk>/rotate/", views.api_key_rotate_view, name="api_key_rotate"),

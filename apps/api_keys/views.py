@@ -4,6 +4,7 @@ section fragment) and as a plain form POST (redirects back to a validated `next`
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -25,7 +26,10 @@ from apps.api_keys.services import (
     api_key_set_status,
 )
 from apps.core.exceptions import ApplicationError
+from apps.usage.analytics import usage_events_for_key
+from apps.usage.forms import UsageRangeForm
 
+DETAIL_PAGE_SIZE = 25
 SECTION_TEMPLATE = "api_keys/section.html"
 SECTION_FRAGMENT = "api_keys/section.html#section"
 CHANGED_EVENT = "apiKeysChanged"  # HX-Trigger for other fragments (e.g. Extra Usage's key picker)
@@ -263,4 +267,26 @@ def api_key_delete_view(request, pk):
         return _failed(request, kind=key.kind, next_url=next_url, error=error.message)
     return _done(
         request, kind=key.kind, next_url=next_url, notice=_("Key “%(name)s” deleted.") % {"name": key.name}
+    )
+
+
+@login_required
+def api_key_detail_view(request, pk):
+    """One key and its usage records, paginated, filtered by a date range and a model (GET form)."""
+    key = _key_or_404(request, pk)
+    form = UsageRangeForm(request.GET or None)
+    page = None
+    if form.is_bound and not form.is_valid():
+        events = None
+    else:
+        start, end = form.bounds() if form.is_bound else (None, None)
+        model = form.cleaned_data.get("model") if form.is_bound else None
+        events = usage_events_for_key(key=key, start=start, end=end, model_slug=model.slug if model else None)
+        page = Paginator(events, DETAIL_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "api_keys/detail.html",
+        {"key": key, "form": form, "page": page, "query": query.urlencode(), "back": kind_page_url(key.kind)},
     )

@@ -21,6 +21,9 @@ HANDLED_EVENTS = (
     "customer.subscription.deleted",
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
+    "charge.refunded",
+    "refund.updated",
+    "refund.failed",
 )
 
 
@@ -61,3 +64,15 @@ def subscription_updated(sender, event, **kwargs):
 @djstripe_receiver("customer.subscription.deleted")
 def subscription_deleted(sender, event, **kwargs):
     stripe_services.stripe_subscription_ended(subscription_id=_object_id(event))
+
+
+@djstripe_receiver(["refund.updated", "refund.failed"])
+def refund_changed(sender, event, **kwargs):
+    stripe_services.stripe_refund_sync(refund_id=_object_id(event))
+
+
+@djstripe_receiver("charge.refunded")
+def charge_refunded(sender, event, **kwargs):
+    stripe_services.stripe_charge_refunds_sync(
+        payment_intent_id=event.data["object"].get("payment_intent") or ""
+    )

@@ -305,3 +305,27 @@ def stripe_subscription_ended(*, subscription_id: str):
     if subscription is None or remote["status"] not in ("canceled", "incomplete_expired"):
         return subscription
     return subscription_drop_to_free(subscription=subscription, reason="stripe_subscription_canceled")
+
+
+def stripe_refund_sync(*, refund_id: str):
+    """`refund.updated` / `refund.failed`: re-read the refund, drive our Refund (`refund_settle` once final)."""
+    from apps.refunds.services import refund_part_update
+
+    remote = StripeProvider().read_refund(external_id=refund_id)
+    return refund_part_update(external_id=remote.external_id, provider_status=remote.status)
+
+
+def stripe_charge_refunds_sync(*, payment_intent_id: str) -> list:
+    """`charge.refunded`: re-read every refund of the charge's PaymentIntent and drive the ones we made."""
+    from apps.refunds.services import refund_part_update
+
+    if not payment_intent_id:
+        return []
+    provider = StripeProvider()
+    settled = []
+    for remote in provider.list_refunds(payment_intent=payment_intent_id):
+        status = {"succeeded": "succeeded", "failed": "failed", "canceled": "canceled"}.get(
+            remote["status"], "pending"
+        )
+        settled.append(refund_part_update(external_id=remote["id"], provider_status=status))
+    return [refund for refund in settled if refund is not None]

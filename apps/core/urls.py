@@ -9,4 +9,7 @@ urlpatterns = [
     path("", include("apps.plans.console_urls")),
     path("", include("apps.wallet.urls")),
     path("", include("apps.api_keys.urls")),
+    path("", include("apps.refunds.urls")),
+    path("", include("apps.extra_usage.urls")),
+    path("", include("apps.usage.console_urls")),
 ]

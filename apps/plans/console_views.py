@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -32,6 +33,8 @@ from apps.plans.services import (
     subscription_upgrade_check,
     subscription_upgrade_preview,
 )
+from apps.usage.analytics import usage_breakdown
+from apps.usage.selectors import quota_windows_for_account
 
 HISTORY_PAGE_SIZE = 10
 TEMPLATE = "plans/subscription.html"
@@ -59,13 +62,32 @@ def _plan_options(subscription) -> list[dict]:
     return options
 
 
-def _context(request, *, dialog: dict | None = None) -> dict:
+def _quota_context(account, now) -> dict:
+    """The three window cards (numbers straight from quota_windows_for_account, like the management
+    API) and the Flow consumption breakdown of the current billing cycle."""
+    windows = quota_windows_for_account(account=account, now=now)
+    monthly = windows["monthly"]
+    cards = [
+        {"kind": "five_hour", "title": _("5-hour window"), "view": windows["five_hour"]},
+        {"kind": "weekly", "title": _("Weekly window"), "view": windows["weekly"]},
+        {"kind": "monthly", "title": _("Monthly cap"), "view": monthly},
+    ]
+    return {
+        "quota_cards": cards,
+        "breakdown": usage_breakdown(
+            account=account, start=monthly.started_at, end=monthly.resets_at, subscription_side=True
+        ),
+        "quota_windows": windows,
+    }
+
+
+def _context(request, *, dialog: dict | None = None, quota: bool = True) -> dict:
     subscription_ensure(account=request.user)
     subscription = subscription_get_for_account(account=request.user)
     history = Paginator(payment_history(account=request.user), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return {
+    return (_quota_context(request.user, timezone.now()) if quota else {}) | {
         "subscription": subscription,
         "grace_deadline": subscription_grace_deadline(subscription=subscription),
         "options": _plan_options(subscription),
@@ -87,10 +109,9 @@ def _panel(request, *, dialog: dict | None = None):
 
 @login_required
 def subscription_page(request):
-    context = _context(request)
     if request.htmx and request.htmx.target == "billing-history":
-        return render(request, f"{TEMPLATE}#billing_history", context)
-    return render(request, TEMPLATE, context)
+        return render(request, f"{TEMPLATE}#billing_history", _context(request, quota=False))
+    return render(request, TEMPLATE, _context(request))
 
 
 def _dialog(request, dialog: dict):

@@ -106,6 +106,15 @@ class Reservation(models.Model):
     )
     decision = models.CharField(_("billed to"), max_length=16, choices=Decision.choices)
     extra_usage = models.BooleanField(_("Extra Usage"), default=False)
+    # Extra Usage: the pay-as-you-go key the wallet is billed through (api_key is the subscription key used).
+    billed_key = models.ForeignKey(
+        "api_keys.ApiKey",
+        verbose_name=_("billed through key"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     reserved_flows = _flows_field(_("Flows reserved"))
     reserved_usd = _flows_field(_("USD reserved"))
     # The start of each window the Flows were reserved in (subscription decisions only).
@@ -167,6 +176,14 @@ class UsageEvent(models.Model):
     flows = _flows_field(_("Flows"))
     billed_to = models.CharField(_("billed to"), max_length=16, choices=Decision.choices)
     extra_usage = models.BooleanField(_("Extra Usage"), default=False)
+    billed_key = models.ForeignKey(
+        "api_keys.ApiKey",
+        verbose_name=_("billed through key"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -180,7 +197,10 @@ class UsageEvent(models.Model):
             models.CheckConstraint(condition=Q(cost_usd__gte=0), name="usage_event_cost_non_negative"),
             models.CheckConstraint(condition=Q(flows__gte=0), name="usage_event_flows_non_negative"),
         ]
-        indexes = [models.Index(fields=["account", "created_at"], name="usage_event_account_created")]
+        indexes = [
+            models.Index(fields=["account", "created_at"], name="usage_event_account_created"),
+            models.Index(fields=["api_key", "created_at"], name="usage_event_key_created"),
+        ]
 
     def __str__(self) -> str:
         return self.request_id

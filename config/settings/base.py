@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "apps.wallet",
     "apps.api_keys",
     "apps.usage",
+    "apps.refunds",
+    "apps.extra_usage",
     "apps.management_api",
 ]
 
@@ -148,6 +150,10 @@ CELERY_BEAT_SCHEDULE["usage-release-stale-reservations"] = {
     "task": "usage.release_stale_reservations",
     "schedule": timedelta(minutes=1),
 }
+CELERY_BEAT_SCHEDULE["refunds-sync-processing"] = {
+    "task": "apps.refunds.tasks.refunds_sync_processing",
+    "schedule": timedelta(minutes=10),
+}
 CELERY_BEAT_SCHEDULE["usage-roll-expired-windows"] = {
     "task": "usage.roll_expired_windows",
     "schedule": timedelta(minutes=1),
@@ -217,3 +223,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+# Refunds (SPEC §10): the window after the payment that started the cycle, the fee kept, and how the
+# sandbox settles a refund ("succeeded" or "failed"; tests set "failed" to exercise that path).
+FLOWPORT_REFUND_WINDOW_HOURS = env.int("FLOWPORT_REFUND_WINDOW_HOURS", default=24)
+FLOWPORT_REFUND_FEE_RATE = Decimal(env("FLOWPORT_REFUND_FEE_RATE", default="0.05"))
+FLOWPORT_SANDBOX_REFUND_OUTCOME = env("FLOWPORT_SANDBOX_REFUND_OUTCOME", default="succeeded")

@@ -76,6 +76,7 @@ class FakeStripe:
     declined_payment_methods: set = field(default_factory=set)
     processing_payment_methods: set = field(default_factory=set)
     invoice_payments: dict = field(default_factory=dict)  # invoice id -> the PaymentIntent that paid it
+    refund_status: str = "succeeded"  # what POST /v1/refunds answers ("pending": a webhook settles it later)
     idempotent: dict = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
@@ -302,8 +303,11 @@ class FakeStripe:
         ("GET", "/v1/invoices/{id}", "get_invoices"),
         ("GET", "/v1/invoice_payments", "get_invoice_payments"),
         ("POST", "/v1/refunds", "post_refunds"),
+        ("GET", "/v1/refunds", "list_refunds"),
         ("GET", "/v1/refunds/{id}", "get_refunds"),
+        ("POST", "/v1/refunds/{id}", "post_refunds_id"),
         ("GET", "/v1/events/{id}", "get_events"),
+        ("GET", "/v1/charges/{id}", "get_charges"),
     ]
 
     def handle(self, method: str, path: str, params: dict, api_key: str, idem: str | None):
@@ -578,13 +582,79 @@ class FakeStripe:
                 "amount": amount,
                 "currency": "usd",
                 "payment_intent": pi["id"],
-                "status": "succeeded",
+                "charge": pi.get("latest_charge"),
+                "status": self.refund_status,
                 "metadata": params.get("metadata", {}),
             }
         )
 
     def api_get_refunds(self, params, id):
         return self.get(id, "refund")
+
+    def api_list_refunds(self, params):
+        intent = params.get("payment_intent")
+        data = [o for o in self.objects.values() if o["object"] == "refund" and o["payment_intent"] == intent]
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/refunds"}
+
+    def api_post_refunds_id(self, params, id):
+        refund = self.get(id, "refund")
+        refund["metadata"] = {**refund["metadata"], **params.get("metadata", {})}
+        return refund
+
+    def settle_refund(self, refund_id: str, status: str = "succeeded") -> dict:
+        """Stripe's side: the bank settles (or fails) a pending refund; returns the refund object."""
+        refund = self.objects[refund_id]
+        refund["status"] = status
+        if status == "failed":
+            refund["failure_reason"] = "expired_or_canceled_card"
+        return refund
+
+    def charge_of(self, refund_id: str) -> dict:
+        """The Charge of a refund's PaymentIntent, as a `charge.refunded` event carries it (stored for GET)."""
+        refund = self.objects[refund_id]
+        pi = self.objects[refund["payment_intent"]]
+        charge_id = pi.get("latest_charge") or self.new_id("ch")
+        pi["latest_charge"] = charge_id
+        refunded = sum(
+            o["amount"]
+            for o in self.objects.values()
+            if o["object"] == "refund" and o["payment_intent"] == pi["id"] and o["status"] == "succeeded"
+        )
+        return self.put(
+            {
+                "id": charge_id,
+                "object": "charge",
+                "amount": pi["amount"],
+                "amount_captured": pi["amount_received"],
+                "amount_refunded": refunded,
+                "captured": True,
+                "created": int(time.time()),
+                "currency": "usd",
+                "customer": pi["customer"],
+                "description": None,
+                "livemode": False,
+                "metadata": {},
+                "paid": True,
+                "payment_intent": pi["id"],
+                "payment_method": None,
+                "refunded": refunded >= pi["amount_received"],
+                "status": "succeeded",
+                "balance_transaction": None,
+                "billing_details": {"address": None, "email": None, "name": None, "phone": None},
+                "outcome": None,
+                "failure_code": None,
+                "failure_message": None,
+                "fraud_details": {},
+                "receipt_url": None,
+                "source": None,
+                "transfer_group": None,
+                "disputed": False,
+                "statement_descriptor": None,
+            }
+        )
+
+    def api_get_charges(self, params, id):
+        return self.get(id, "charge")
 
     def api_get_events(self, params, id):
         return self.get(id, "event")

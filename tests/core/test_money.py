@@ -49,3 +49,15 @@ def test_prorate_spec_example_and_bounds():
     # $10 × 1/8 = 1.25 exactly; $0.10 × 1/8 = 0.0125 → 0.01 (half-up at the third place is 0.0125 → 0.01)
     assert money.prorate(Decimal("0.10"), 1, 8) == Decimal("0.01")
     assert money.prorate(Decimal("0.20"), 1, 8) == Decimal("0.03")  # 0.025 → 0.03 half-up
+
+
+def test_flows_filter_rounds_for_people():
+    from apps.core.templatetags.flowport import flows, usd
+
+    assert flows(Decimal("1.059181")) == "1.06"
+    assert flows(Decimal("50.4")) == "50.4"
+    assert flows(Decimal("2160.000000")) == "2,160"
+    assert flows(Decimal("0.004999")) == "0"
+    assert flows(Decimal("-3.125")) == "-3.13"
+    assert flows(None) == "—"
+    assert usd(Decimal("1234.505")) == "$1,234.51"

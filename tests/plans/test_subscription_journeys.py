@@ -41,7 +41,7 @@ def test_page_url_and_free_plan_card(user_client, user):
         assert f'data-testid="subscribe-{tier}"' in html
         assert f"Get {name}" in html
     assert 'id="api-keys-subscription"' in html
-    assert "<!-- extra usage section -->" in html
+    assert 'id="extra-usage"' in html
 
 
 def test_subscribe_through_the_sandbox_checkout(user_client, user):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.api_keys.models import ApiKey
 from apps.usage.models import Reservation, UsageEvent
+from apps.usage.selectors import quota_windows_for_account
 from apps.wallet.models import LedgerEntry
 from tests.wallet.factories import assert_ledger_consistent
 
@@ -51,3 +52,16 @@ def test_simulate_traffic_uses_the_services_and_is_idempotent():
         run("simulate_traffic", "--days", "2")
     assert (events.count(), Reservation.objects.count(), LedgerEntry.objects.count()) == snapshot
     assert_ledger_consistent(demo)
+
+
+def test_demo_history_lies_inside_the_demo_customers_billing_cycle():
+    run("bootstrap_demo")
+    run("simulate_traffic")
+    demo = User.objects.get(email="demo@flowport.local")
+    subscription = demo.subscription
+    events = UsageEvent.objects.filter(account=demo, billed_to="subscription")
+    assert events.exists()
+    assert not events.filter(created_at__lt=subscription.current_period_start).exists()
+    cycle_flows = sum(event.flows for event in events)
+    monthly = quota_windows_for_account(account=demo)["monthly"]
+    assert monthly.used_flows == cycle_flows

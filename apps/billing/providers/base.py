@@ -59,6 +59,10 @@ class PaymentProvider(ABC):
         """Refund part or all of a succeeded payment."""
 
     @abstractmethod
+    def read_refund(self, *, external_id: str) -> RefundResult:
+        """Re-read a refund (its status now) from the provider."""
+
+    @abstractmethod
     def read_payment(self, *, external_id: str) -> PaymentInfo:
         """Re-read a payment (checkout session or payment intent) from the provider."""
 

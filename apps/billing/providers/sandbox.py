@@ -6,6 +6,7 @@ Cards behave like Stripe's test cards: 4000 0000 0000 0002 is declined, every ot
 import hashlib
 from decimal import Decimal
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -77,6 +78,10 @@ class SandboxProvider(PaymentProvider):
         # Settled later by a background task, as a real provider would report it.
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
         return RefundResult(status="pending", external_id=f"sbx_re_{digest}")
+
+    def read_refund(self, *, external_id: str) -> RefundResult:
+        # The sandbox's "bank" answers with the configured outcome (tests set "failed" to exercise that path).
+        return RefundResult(status=settings.FLOWPORT_SANDBOX_REFUND_OUTCOME, external_id=external_id)
 
     def read_payment(self, *, external_id: str) -> PaymentInfo:
         from apps.billing.models import Payment

@@ -213,6 +213,16 @@ class StripeProvider(PaymentProvider):
         )
         return RefundResult(status=_REFUND_STATUS.get(refund["status"], "pending"), external_id=refund["id"])
 
+    def read_refund(self, *, external_id: str) -> RefundResult:
+        refund = self.client.v1.refunds.retrieve(external_id)
+        return RefundResult(status=_REFUND_STATUS.get(refund["status"], "pending"), external_id=refund["id"])
+
+    def list_refunds(self, *, payment_intent: str) -> list:
+        """Refunds of a PaymentIntent (a `charge.refunded` event names the charge's intent)."""
+        return list(
+            self.client.v1.refunds.list(params={"payment_intent": payment_intent, "limit": 100})["data"]
+        )
+
     def _paying_intent(self, payment) -> str:
         """The PaymentIntent that took the money: ours for one-off payments, the invoice's otherwise."""
         if payment.metadata.get("payment_intent"):

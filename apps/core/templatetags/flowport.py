@@ -20,11 +20,15 @@ def usd(value) -> str:
 
 @register.filter
 def flows(value) -> str:
-    """A Flow count for people: thousands separators, no trailing zeros (2,160 / 50.4)."""
+    """A Flow count for people: two places at most, half-up, thousands separators (2,160 / 50.4 / 1.06).
+
+    Flows are kept to 6 places internally and in the APIs (SPEC §1); pages round them for display.
+    """
     if value is None or value == "":
         return "—"
-    number = Decimal(value).normalize()
+    number = round_cents(Decimal(value)).normalize()
     text = f"{number:f}"
-    whole, _, frac = text.partition(".")
-    whole = intcomma(int(whole), use_l10n=False) if whole not in ("-0",) else "0"
-    return f"{whole}.{frac}" if frac else whole
+    sign = "-" if text.startswith("-") else ""
+    whole, _, frac = text.lstrip("-").partition(".")
+    whole = intcomma(int(whole), use_l10n=False)
+    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"

@@ -116,6 +116,13 @@ def subscription_upgrade_check(*, subscription: Subscription, new_plan: Plan) ->
         raise ApplicationError(
             _("Your subscription is past due: pay for your plan again before changing it."), code="past_due"
         )
+    from apps.refunds.models import Refund, RefundStatus  # refunds builds on plans, not the reverse
+
+    if Refund.objects.filter(account_id=subscription.account_id, status=RefundStatus.PROCESSING).exists():
+        raise ApplicationError(
+            _("A refund of this billing cycle is in progress; the plan cannot change until it is settled."),
+            code="refund_in_progress",
+        )
     if new_plan.price_usd <= subscription.plan.price_usd:
         raise ApplicationError(
             _("%(plan)s is not an upgrade from your current plan; schedule it as a downgrade instead.")

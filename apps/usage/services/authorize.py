@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.core.money import round_usage, usd_to_flows
+from apps.extra_usage.selectors import extra_usage_billing_key
 from apps.plans.models import CatalogModel
 from apps.plans.selectors import effective_usd_per_flow
 from apps.usage import wallet_bridge
@@ -45,9 +46,28 @@ def extra_usage_authorize(
     """Hook for Extra Usage (SPEC §9), called under the window locks when a window has no room.
 
     Returns the wallet reservation (decision payg, extra_usage True) made through the account's Extra
-    Usage pay-as-you-go key, or None to refuse with quota_exceeded. Extra Usage is not built yet.
+    Usage pay-as-you-go key, or None to refuse with quota_exceeded. The reservation's api_key is the
+    subscription key that was presented; `billed_key` is the pay-as-you-go key the wallet is billed
+    through. Locks: windows (caller) → Extra Usage setting → wallet, always in this order.
     """
-    return None
+    payg_key = extra_usage_billing_key(account=account)
+    if payg_key is None:
+        return None
+    if not wallet_bridge.wallet_reserve(
+        account=account, amount_usd=estimated_cost_usd, request_id=request_id
+    ):
+        return None
+    return Reservation.objects.create(
+        request_id=request_id,
+        account=account,
+        api_key=key,
+        billed_key=payg_key,
+        model=model,
+        decision=Decision.PAYG,
+        extra_usage=True,
+        reserved_usd=estimated_cost_usd,
+        created_at=now,
+    )
 
 
 # --- authorize ------------------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def meter_usage(
     with transaction.atomic():
         reservation = (
             Reservation.objects.select_for_update(of=("self",))
-            .select_related("account", "api_key", "model")
+            .select_related("account", "api_key", "billed_key", "model")
             .get(pk=reservation.pk)
         )
         if reservation.status == ReservationStatus.RELEASED:
@@ -104,8 +104,12 @@ def meter_usage(
                 reserved_usd=reservation.reserved_usd,
                 cost_usd=cost,
                 request_id=request_id,
-                api_key=reservation.api_key,
-                description=reservation.model.slug,
+                api_key=reservation.billed_key or reservation.api_key,
+                description=(
+                    f"Extra Usage · {reservation.model.slug}"
+                    if reservation.extra_usage
+                    else reservation.model.slug
+                ),
             )
         reservation.status = ReservationStatus.SETTLED
         reservation.settled_at = now
@@ -121,14 +125,18 @@ def meter_usage(
             flows=flows,
             billed_to=reservation.decision,
             extra_usage=reservation.extra_usage,
+            billed_key_id=reservation.billed_key_id,
             created_at=now,
         )
-        ApiKey.objects.filter(pk=reservation.api_key_id).update(
+        # Counters go to the key that paid: the Extra Usage pay-as-you-go key when there is one.
+        ApiKey.objects.filter(pk=reservation.billed_key_id or reservation.api_key_id).update(
             used_flows=F("used_flows") + flows,
             used_usd=F("used_usd") + cost,
             request_count=F("request_count") + 1,
         )
     api_key_touch(key=reservation.api_key, now=now)
+    if reservation.billed_key is not None:
+        api_key_touch(key=reservation.billed_key, now=now)
     return UsageResult.from_event(event, replayed=False)
 
 

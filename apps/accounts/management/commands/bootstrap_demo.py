@@ -1,9 +1,14 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.api_keys.services import api_key_create
+from apps.core.dates import add_months
+from apps.plans.models import Subscription
 from apps.plans.seed import seed_catalog
 from apps.plans.services import subscription_ensure
 
@@ -12,6 +17,9 @@ DEMO_PASSWORD = "demo-flowport-2026"
 STAFF_EMAIL = "staff@flowport.local"
 STAFF_PASSWORD = "staff-flowport-2026"
 DEMO_KEY_NAME = "Demo subscription key"
+# The demo customer "joined" this long ago, so the history `simulate_traffic` lays down falls inside its
+# current billing cycle (and the quota cards agree with the cycle's Flow breakdown).
+DEMO_HISTORY_DAYS = 3
 
 
 class Command(BaseCommand):
@@ -20,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         seed_catalog()
         if not User.objects.filter(email=DEMO_EMAIL).exists():
-            User.objects.create_user(DEMO_EMAIL, DEMO_PASSWORD, name="Demo Customer")
+            self._create_demo_customer()
         if not User.objects.filter(email=STAFF_EMAIL).exists():
             User.objects.create_superuser(STAFF_EMAIL, STAFF_PASSWORD, name="Staff")
         for account in User.objects.filter(subscription__isnull=True):
@@ -33,6 +41,14 @@ class Command(BaseCommand):
         self.stdout.write(f"  Demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(f"  Staff (admin at /admin/): {STAFF_EMAIL} / {STAFF_PASSWORD}")
         self._gateway(secret)
+
+    def _create_demo_customer(self) -> None:
+        demo = User.objects.create_user(DEMO_EMAIL, DEMO_PASSWORD, name="Demo Customer")
+        joined = timezone.now() - timedelta(days=DEMO_HISTORY_DAYS)
+        User.objects.filter(pk=demo.pk).update(date_joined=joined)
+        Subscription.objects.filter(account=demo).update(
+            current_period_start=joined, current_period_end=add_months(joined, 1)
+        )
 
     def _gateway(self, secret: str | None) -> None:
         token = settings.GATEWAY_TOKEN
