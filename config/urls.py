@@ -2,6 +2,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core.api import ApiNotFound
 from apps.core.views import language_switch
@@ -12,6 +13,9 @@ urlpatterns = [
     # Stripe webhooks: POST /stripe/webhook/<WebhookEndpoint.djstripe_uuid>/ (signature verified by dj-stripe)
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("api/v1/gateway/", include("apps.usage.urls")),
+    path("api/v1/management/", include("apps.management_api.urls")),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     # Keep last among the API routes: any other /api/ URL answers a JSON 404 in the SPEC §7 format.
     re_path(r"^api/", ApiNotFound.as_view()),
 ]

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "template_partials",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "djstripe",
     "apps.core",
     "apps.accounts",
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "apps.usage",
     "apps.refunds",
     "apps.extra_usage",
+    "apps.management_api",
 ]
 
 MIDDLEWARE = [
@@ -165,9 +167,20 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Flowport API",
+    "TITLE": "Flowport Management API",
+    "DESCRIPTION": _(
+        "Read your subscription, Flow rate, pay-as-you-go balance and usage from your own scripts. "
+        "Authenticate with a management key: `Authorization: Bearer sk-mg-v1-…`. Each endpoint has its own "
+        'per-key limit per minute (422 `rate_limit` beyond it). Success: `{"success": true, "data": {…}}`; '
+        'errors: `{"success": false, "error": {"code", "type", "message"}}`.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["apps.management_api.schema.management_endpoints_only"],
+    # Swagger UI and Redoc are served from the drf-spectacular-sidecar package (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Payments: Stripe when a secret key is configured, the built-in sandbox otherwise.
@@ -190,6 +203,9 @@ SITE_URL = env("SITE_URL", default="http://localhost:8000")
 
 # The inference gateway's service token (SPEC §7).
 GATEWAY_TOKEN = env("GATEWAY_TOKEN", default="")
+
+# Management API (SPEC §11): requests per minute per key, counted separately for each endpoint.
+FLOWPORT_MANAGEMENT_RATE_PER_MINUTE = env.int("FLOWPORT_MANAGEMENT_RATE_PER_MINUTE", default=60)
 
 # Product rules that staff may tune per deployment.
 FLOWPORT_DEFAULT_USD_PER_FLOW = Decimal("0.025252525253")

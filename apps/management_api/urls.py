@@ -1,0 +1,21 @@
+"""Management REST API, mounted at /api/v1/management/ (outside the language prefixes).
+
+Paths are as in SPEC §11 (no trailing slash); the same path with a trailing slash also works (it is
+left out of the OpenAPI schema by `apps.management_api.schema.management_endpoints_only`).
+"""
+
+from django.urls import path
+
+from apps.management_api import apis
+
+ROUTES = [
+    ("subscription/detail", apis.SubscriptionDetailApi, "management_subscription_detail"),
+    ("flow_rate", apis.FlowRateApi, "management_flow_rate"),
+    ("payg/balance", apis.PaygBalanceApi, "management_payg_balance"),
+    ("generation", apis.GenerationApi, "management_generation"),
+    ("statistics/timeseries", apis.TimeseriesApi, "management_statistics_timeseries"),
+]
+
+urlpatterns = [path(route, view.as_view(), name=name) for route, view, name in ROUTES] + [
+    path(f"{route}/", view.as_view()) for route, view, _name in ROUTES
+]
