@@ -45,6 +45,16 @@ def _seeded_catalog(request):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """A request to a /zh-hans/ page leaves Chinese active in this thread; every test starts in English."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache(request):
     """Counters kept in the cache (Redis) never leak from one test into the next."""
     from django.core.cache import cache
