@@ -89,6 +89,7 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
                     actor=request.user,
+                    operation_id=str(form.cleaned_data["operation_id"]),
                 )
             except ApplicationError as error:
                 form.add_error(None, error.message)

@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -87,6 +88,8 @@ class StaffGrantForm(forms.Form):
         help_text=_("Adjustments may be negative (a deduction); other types are positive."),
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=300)
+    # Minted when the form is shown; the grant is idempotent on it (a resubmitted form grants once).
+    operation_id = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
     def __init__(self, *args, with_account: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

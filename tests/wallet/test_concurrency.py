@@ -71,3 +71,40 @@ def test_50_concurrent_debits_charge_exactly_one_auto_topup_per_crossing():
     assert (wallet.auto_topup_pending, wallet.auto_topup_seq, wallet.auto_topup_enabled) == (False, 1, True)
     assert not CreditGrant.objects.filter(remaining__lt=0).exists()
     assert Wallet.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_of_one_staff_grant_form_grant_once():
+    from apps.core.models import AuditEvent
+    from apps.wallet.services import wallet_staff_grant
+    from tests.accounts.factories import StaffFactory
+
+    account, staff = UserFactory(), StaffFactory()
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def submit() -> None:
+        try:
+            barrier.wait(timeout=30)
+            wallet_staff_grant(
+                account=account,
+                kind="gift",
+                amount=D("5"),
+                reason="Welcome",
+                actor=staff,
+                operation_id="op-1",
+            )
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert LedgerEntry.objects.filter(idempotency_key="staff:op-1").count() == 1
+    assert AuditEvent.objects.filter(event_type="wallet.staff_grant").count() == 1
+    assert assert_ledger_consistent(account).total_balance == D("5")

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -186,6 +187,13 @@ def _grant_url(account):
     return reverse("admin:wallet_wallet_grant", args=[Wallet.objects.get(account=account).pk])
 
 
+def _operation_id(staff_client, url) -> str:
+    """The operation id the grant form carries (minted when the form is shown)."""
+    return re.search(r'name="operation_id" value="([0-9a-f-]{36})"', staff_client.get(url).content.decode())[
+        1
+    ]
+
+
 @pytest.mark.parametrize(
     ("kind", "amount", "total", "entry_amount"),
     [
@@ -200,7 +208,10 @@ def test_staff_grant_through_admin_writes_one_entry_and_one_audit_event(
     account = UserFactory()
     url = _grant_url(account)
     assert staff_client.get(url).status_code == 200
-    response = staff_client.post(url, {"kind": kind, "amount": amount, "reason": "Outage on 2026-11-20"})
+    operation = _operation_id(staff_client, url)
+    response = staff_client.post(
+        url, {"kind": kind, "amount": amount, "reason": "Outage on 2026-11-20", "operation_id": operation}
+    )
     assert response.status_code == 302
     entry = LedgerEntry.objects.exclude(description="test top_up").get()
     assert (entry.entry_type, entry.amount, entry.description) == (
@@ -217,6 +228,33 @@ def test_staff_grant_through_admin_writes_one_entry_and_one_audit_event(
     assert assert_ledger_consistent(account).total_balance == D(total)
 
 
+def test_a_resubmitted_staff_grant_form_grants_once(staff_client):
+    account = UserFactory()
+    url = _grant_url(account)
+    data = {
+        "kind": "compensation",
+        "amount": "7.50",
+        "reason": "Outage",
+        "operation_id": _operation_id(staff_client, url),
+    }
+    assert staff_client.post(url, data).status_code == 302
+    assert staff_client.post(url, data).status_code == 302
+    assert LedgerEntry.objects.filter(entry_type="compensation").count() == 1
+    assert AuditEvent.objects.filter(event_type="wallet.staff_grant").count() == 1
+    assert assert_ledger_consistent(account).total_balance == D("17.50")
+    fresh = {**data, "operation_id": _operation_id(staff_client, url)}  # the form shown again: a new grant
+    assert staff_client.post(url, fresh).status_code == 302
+    assert assert_ledger_consistent(account).total_balance == D("25.00")
+
+
+def test_staff_grant_without_an_operation_id_is_refused(staff_client):
+    account = UserFactory()
+    url = _grant_url(account)
+    response = staff_client.post(url, {"kind": "gift", "amount": "5", "reason": "x"})
+    assert response.status_code == 400
+    assert LedgerEntry.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -229,7 +267,7 @@ def test_staff_grant_through_admin_writes_one_entry_and_one_audit_event(
 def test_staff_grant_without_a_reason_or_invalid_is_refused(staff_client, data, message):
     account = UserFactory()
     url = _grant_url(account)
-    response = staff_client.post(url, data)
+    response = staff_client.post(url, {**data, "operation_id": _operation_id(staff_client, url)})
     assert response.status_code == 400
     assert message in response.content.decode()
     assert LedgerEntry.objects.count() == 1
@@ -288,13 +326,28 @@ def test_staff_can_gift_an_account_that_has_no_wallet_yet(staff_client):
     account = UserFactory()
     url = reverse("admin:wallet_wallet_add")
     assert staff_client.get(url).status_code == 200
+    operation = _operation_id(staff_client, url)
     missing = staff_client.post(
-        url, {"account": "nobody@example.com", "kind": "gift", "amount": "5", "reason": "x"}
+        url,
+        {
+            "account": "nobody@example.com",
+            "kind": "gift",
+            "amount": "5",
+            "reason": "x",
+            "operation_id": operation,
+        },
     )
     assert missing.status_code == 400
     assert "No account with this e-mail." in missing.content.decode()
     response = staff_client.post(
-        url, {"account": account.email.upper(), "kind": "gift", "amount": "5", "reason": "Welcome gift"}
+        url,
+        {
+            "account": account.email.upper(),
+            "kind": "gift",
+            "amount": "5",
+            "reason": "Welcome gift",
+            "operation_id": operation,
+        },
     )
     wallet = Wallet.objects.get(account=account)
     assert response.status_code == 302

@@ -1,6 +1,5 @@
 """Staff credit grants and adjustments (admin), always through the ledger with a reason."""
 
-import uuid
 from decimal import Decimal
 
 from django.db import transaction
@@ -15,6 +14,7 @@ from apps.wallet.models import (
     LedgerEntry,
 )
 from apps.wallet.services.ledger import (
+    _lock,
     wallet_credit,
     wallet_debit,
 )
@@ -26,9 +26,14 @@ STAFF_KINDS = (GrantSource.GIFT, GrantSource.COMPENSATION, GrantSource.REFERRAL,
 
 
 @transaction.atomic
-def wallet_staff_grant(*, account, kind: str, amount: Decimal, reason: str, actor) -> LedgerEntry:
+def wallet_staff_grant(
+    *, account, kind: str, amount: Decimal, reason: str, actor, operation_id: str
+) -> LedgerEntry:
     """Staff credit (gift, compensation, referral, positive adjustment) or debit (negative adjustment),
-    with a reason; one ledger entry and one audit event."""
+    with a reason; one ledger entry and one audit event.
+
+    `operation_id` comes with the form that was shown to staff: submitting that form again (a double
+    click, a browser resubmit) returns the first entry and changes nothing."""
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("A reason is required."), code="reason_required")
@@ -39,7 +44,11 @@ def wallet_staff_grant(*, account, kind: str, amount: Decimal, reason: str, acto
         raise ApplicationError(_("The amount cannot be zero."), code="invalid_amount")
     if amount < 0 and kind != GrantSource.ADJUSTMENT:
         raise ApplicationError(_("Only adjustments can be negative."), code="invalid_amount")
-    key = f"staff:{uuid.uuid4()}"
+    key = f"staff:{operation_id}"
+    _lock(account)  # serialises concurrent submits of the same form: the second finds the first entry
+    existing = LedgerEntry.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
     if amount > 0:
         entry = wallet_credit(
             account=account,
