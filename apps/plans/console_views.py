@@ -23,7 +23,6 @@ from apps.plans.forms import PlanChoiceForm
 from apps.plans.models import Plan
 from apps.plans.selectors import subscription_get_for_account
 from apps.plans.services import (
-    subscription_ensure,
     subscription_grace_deadline,
     subscription_schedule_change,
     subscription_schedule_check,
@@ -82,7 +81,6 @@ def _quota_context(account, now) -> dict:
 
 
 def _context(request, *, dialog: dict | None = None, quota: bool = True) -> dict:
-    subscription_ensure(account=request.user)
     subscription = subscription_get_for_account(account=request.user)
     history = Paginator(payment_history(account=request.user), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -135,7 +133,6 @@ def subscribe(request):
         form = PlanChoiceForm(request.GET)
         if not form.is_valid():
             raise Http404
-        subscription_ensure(account=request.user)
         context = {
             "plan": form.cleaned_data["plan"],
             "subscription": subscription_get_for_account(account=request.user),
@@ -162,7 +159,6 @@ def upgrade(request):
         plan = _chosen_plan(request, request.GET)
         if plan is None:
             return _panel(request)
-        subscription_ensure(account=request.user)
         subscription = subscription_get_for_account(account=request.user)
         try:
             subscription_upgrade_check(subscription=subscription, new_plan=plan)
@@ -198,7 +194,6 @@ def schedule_change(request):
         plan = _chosen_plan(request, request.GET)
         if plan is None:
             return _panel(request)
-        subscription_ensure(account=request.user)
         subscription = subscription_get_for_account(account=request.user)
         try:
             subscription_schedule_check(subscription=subscription, plan=plan)

@@ -9,7 +9,6 @@ from apps.accounts.models import AccountStatus
 from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.api_keys.services import ApiKeyRefused, api_key_authenticate
 from apps.plans.models import CatalogModel, ModelStatus, Subscription
-from apps.plans.services import subscription_ensure
 from apps.usage.exceptions import MeteringRefused
 
 ZERO = Decimal("0")
@@ -94,8 +93,4 @@ def _catalog_model(slug: str) -> CatalogModel:
 
 
 def _subscription(account) -> Subscription:
-    subscription = Subscription.objects.select_related("plan").filter(account=account).first()
-    if subscription is None:
-        subscription = subscription_ensure(account=account)
-        subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
-    return subscription
+    return Subscription.objects.select_related("plan").get(account=account)
