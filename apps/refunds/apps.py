@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class RefundsConfig(AppConfig):
     name = "apps.refunds"
     verbose_name = _("Refunds")
+
+    def ready(self):
+        from apps.billing.hooks import provider_refund_changed
+        from apps.plans.hooks import upgrade_check
+        from apps.refunds.services import refund_in_progress_refuse_upgrade, refund_part_update
+
+        provider_refund_changed.register(refund_part_update)
+        upgrade_check.register(refund_in_progress_refuse_upgrade)

@@ -51,6 +51,15 @@ def _split(preview: RefundPreview) -> list[tuple[Payment, Decimal]]:
     return parts
 
 
+def refund_in_progress_refuse_upgrade(*, subscription: Subscription) -> None:
+    """`plans.hooks.upgrade_check` handler: the plan cannot change while a refund of the cycle is processing."""
+    if Refund.objects.filter(account_id=subscription.account_id, status=RefundStatus.PROCESSING).exists():
+        raise ApplicationError(
+            _("A refund of this billing cycle is in progress; the plan cannot change until it is settled."),
+            code="refund_in_progress",
+        )
+
+
 def _enqueue_submit(refund_id: int) -> None:
     from apps.refunds.tasks import refund_submit_task
 
