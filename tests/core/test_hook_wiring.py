@@ -1,7 +1,9 @@
 """Each hook a lower app declares is answered by the upper app that owns the state (AppConfig.ready())."""
 
 from apps.accounts.hooks import account_created
+from apps.api_keys.hooks import api_key_unusable
 from apps.billing import hooks as billing_hooks
+from apps.extra_usage.services import extra_usage_on_key_unusable
 from apps.plans import provider_handlers
 from apps.plans.hooks import upgrade_check
 from apps.plans.services import subscription_create_free
@@ -19,3 +21,4 @@ def test_upper_apps_register_their_handlers_on_the_lower_apps_hooks():
     )
     assert billing_hooks.provider_refund_changed.handlers == (refund_part_update,)
     assert upgrade_check.handlers == (refund_in_progress_refuse_upgrade,)
+    assert api_key_unusable.handlers == (extra_usage_on_key_unusable,)
