@@ -16,14 +16,9 @@ from apps.api_keys.forms import ApiKeyNameForm
 from apps.api_keys.models import ApiKeyKind
 from apps.api_keys.services import api_key_create
 from apps.core.exceptions import ApplicationError
-from apps.extra_usage.selectors import (
-    extra_usage_active_since,
-    extra_usage_selectable_keys,
-    extra_usage_setting_get,
-    extra_usage_spent,
-)
+from apps.extra_usage.selectors import extra_usage_selectable_keys, extra_usage_setting_get
 from apps.extra_usage.services import extra_usage_disable, extra_usage_enable
-from apps.usage.selectors import quota_windows_for_account
+from apps.usage.selectors import extra_usage_active_since, extra_usage_spent, quota_windows_for_account
 from apps.wallet.selectors import wallet_for_account
 
 TEMPLATE = "extra_usage/section.html"
