@@ -12,7 +12,6 @@ from apps.core.money import round_usage, usd_to_flows
 from apps.extra_usage.selectors import extra_usage_billing_key
 from apps.plans.models import CatalogModel
 from apps.plans.selectors import effective_usd_per_flow
-from apps.usage import wallet_bridge
 from apps.usage.exceptions import MeteringRefused
 from apps.usage.models import (
     WINDOW_KINDS,
@@ -28,6 +27,7 @@ from apps.usage.windows import (
     windows_lock,
     windows_save,
 )
+from apps.wallet import services as wallet_services
 
 
 def _replay(request_id: str) -> AuthorizeResult | None:
@@ -53,7 +53,7 @@ def extra_usage_authorize(
     payg_key = extra_usage_billing_key(account=account)
     if payg_key is None:
         return None
-    if not wallet_bridge.wallet_reserve(
+    if not wallet_services.wallet_reserve(
         account=account, amount_usd=estimated_cost_usd, request_id=request_id
     ):
         return None
@@ -192,7 +192,9 @@ def _authorize_payg(
     account = key.account
     try:
         with transaction.atomic():
-            if not wallet_bridge.wallet_reserve(account=account, amount_usd=estimate, request_id=request_id):
+            if not wallet_services.wallet_reserve(
+                account=account, amount_usd=estimate, request_id=request_id
+            ):
                 raise MeteringRefused(
                     _("Your pay-as-you-go balance is too low. Top up your wallet to continue."),
                     status=402,

@@ -83,7 +83,8 @@ def wallet_get_or_create(*, account) -> Wallet:
         return Wallet.objects.get(account=account)
 
 
-def _lock(account) -> Wallet:
+def wallet_lock(*, account) -> Wallet:
+    """The one wallet row lock (creating the wallet first if needed). Call inside a transaction."""
     wallet_get_or_create(account=account)
     # Lock the wallet row only (of=self): locking the joined account row too would block every other
     # transaction's deferred foreign-key check on that account until this one ends.
@@ -218,7 +219,7 @@ def wallet_credit(
         raise ApplicationError(_("A credit must be a positive amount."), code="invalid_amount")
     if source_type not in SOURCE_BUCKET:
         raise ApplicationError(_("Unknown credit type."), code="invalid_type")
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.wallet_id != wallet.pk:
@@ -292,7 +293,7 @@ def wallet_debit(
     amount = round_usage(amount)
     if amount < 0:
         raise ApplicationError(_("A debit cannot be negative."), code="invalid_amount")
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.wallet_id != wallet.pk:

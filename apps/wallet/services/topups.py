@@ -24,9 +24,9 @@ from apps.wallet.services.ledger import (
     DESCRIPTION_AUTO_TOPUP,
     DESCRIPTION_BONUS,
     DESCRIPTION_TOPUP,
-    _lock,
     _save,
     wallet_credit,
+    wallet_lock,
 )
 
 TOPUP_MIN = Decimal("5.00")
@@ -131,7 +131,7 @@ def wallet_auto_topup_failed(payment: Payment) -> None:
 
 @transaction.atomic
 def wallet_auto_topup_disable(*, account, reason: str) -> Wallet:
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     was_on = wallet.auto_topup_enabled or wallet.auto_topup_pending
     wallet.auto_topup_enabled = False
     wallet.auto_topup_pending = False
@@ -198,7 +198,7 @@ def wallet_auto_topup_update(
         raise ApplicationError(
             _("Save a payment method before turning on auto top-up."), code="no_payment_method"
         )
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     wallet.auto_topup_enabled = enabled
     wallet.auto_topup_threshold = threshold
     wallet.auto_topup_amount = amount
@@ -222,7 +222,7 @@ def wallet_low_balance_alert_update(*, account, enabled: bool, threshold: Decima
         raise ApplicationError(
             _("The threshold must be between $0.00 and $25,000.00."), code="invalid_threshold"
         )
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     wallet.low_balance_alert_enabled = enabled
     wallet.low_balance_alert_threshold = threshold
     # Re-arm against the new threshold: an alert is due again only after a new crossing.
