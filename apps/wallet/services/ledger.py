@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 from apps.billing.models import Payment
 from apps.core.exceptions import ApplicationError
 from apps.core.money import round_usage
+from apps.wallet import jobs
 from apps.wallet.models import (
     ZERO,
     Bucket,
@@ -92,10 +93,8 @@ def wallet_lock(*, account) -> Wallet:
 
 
 def _enqueue_low_balance_alert(wallet: Wallet) -> None:
-    from apps.wallet.tasks import wallet_send_low_balance_alert
-
     wallet_id = wallet.pk
-    transaction.on_commit(lambda: wallet_send_low_balance_alert.delay(wallet_id))
+    transaction.on_commit(lambda: jobs.low_balance_alert_due.send(wallet_id=wallet_id))
 
 
 def _rearm_alerts(wallet: Wallet) -> list[str]:
@@ -115,13 +114,11 @@ def _check_thresholds(wallet: Wallet, before: Decimal) -> list[str]:
         and not wallet.auto_topup_pending
         and before >= wallet.auto_topup_threshold > after
     ):
-        from apps.wallet.tasks import wallet_auto_topup_charge
-
         wallet.auto_topup_seq += 1
         wallet.auto_topup_pending = True
         changed += ["auto_topup_seq", "auto_topup_pending"]
         wallet_id, seq = wallet.pk, wallet.auto_topup_seq
-        transaction.on_commit(lambda: wallet_auto_topup_charge.delay(wallet_id, seq))
+        transaction.on_commit(lambda: jobs.auto_topup_charge_due.send(wallet_id=wallet_id, seq=seq))
     if (
         wallet.low_balance_alert_enabled
         and not wallet.low_balance_alert_sent

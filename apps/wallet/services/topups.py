@@ -16,6 +16,7 @@ from apps.billing.services import checkout_start, payment_charge_saved_method, p
 from apps.core.exceptions import ApplicationError
 from apps.core.money import round_cents
 from apps.core.services import audit_record
+from apps.wallet import jobs
 from apps.wallet.models import (
     GrantSource,
     Wallet,
@@ -143,10 +144,10 @@ def wallet_auto_topup_disable(*, account, reason: str) -> Wallet:
             subject=wallet,
             details={"reason": reason[:300]},
         )
-        from apps.wallet.tasks import wallet_send_auto_topup_failed
-
         wallet_id, text = wallet.pk, reason[:300]
-        transaction.on_commit(lambda: wallet_send_auto_topup_failed.delay(wallet_id, text))
+        transaction.on_commit(
+            lambda: jobs.auto_topup_failed_notice_due.send(wallet_id=wallet_id, reason=text)
+        )
     return wallet
 
 
