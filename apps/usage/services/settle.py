@@ -13,7 +13,7 @@ from apps.api_keys.services import api_key_touch
 from apps.core.money import round_usage, usd_to_flows
 from apps.plans.models import CatalogModel
 from apps.plans.selectors import effective_usd_per_flow
-from apps.usage.exceptions import MeteringRefused
+from apps.usage.exceptions import InvalidParams
 from apps.usage.models import (
     WINDOW_KINDS,
     Decision,
@@ -38,10 +38,8 @@ from apps.wallet import services as wallet_services
 def usage_cost_from_list_prices(*, model: CatalogModel, input_tokens: int, output_tokens: int) -> Decimal:
     """input × input price / 1M + output × output price / 1M + per-request price, 6 places."""
     if not model.has_list_prices:
-        raise MeteringRefused(
-            _("Model %(model)s has no list prices: cost_usd is required.") % {"model": model.slug},
-            status=400,
-            code="invalid_params",
+        raise InvalidParams(
+            _("Model %(model)s has no list prices: cost_usd is required.") % {"model": model.slug}
         )
     cost = (
         Decimal(input_tokens) * (model.input_usd_per_mtok or ZERO) / MILLION
