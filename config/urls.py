@@ -4,8 +4,8 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.console.views.home import language_switch
 from apps.core.api import ApiNotFound
-from apps.core.views import language_switch
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -24,7 +24,7 @@ urlpatterns += i18n_patterns(
     path("", RedirectView.as_view(pattern_name="pricing", permanent=False), name="home"),
     path("", include("apps.plans.urls")),
     path("accounts/", include("allauth.urls")),
-    path("console/", include("apps.core.urls")),
+    path("console/", include("apps.console.urls")),
     path("billing/", include("apps.billing.urls")),
     prefix_default_language=False,
 )

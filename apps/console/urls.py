@@ -1,11 +1,11 @@
 from django.urls import include, path
 
-from apps.core import views
+from apps.console.views import home
 
 app_name = "console"
 
 urlpatterns = [
-    path("", views.console_home, name="home"),
+    path("", home.console_home, name="home"),
     path("", include("apps.plans.console_urls")),
     path("", include("apps.wallet.urls")),
     path("", include("apps.api_keys.urls")),

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from apps.core.navigation import console_nav
+from apps.console.navigation import console_nav
 
 
 def site(request):
