@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.console.views.home import language_switch
+from apps.console.views.pricing import pricing
 from apps.core.api import ApiNotFound
 
 urlpatterns = [
@@ -22,7 +23,7 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", RedirectView.as_view(pattern_name="pricing", permanent=False), name="home"),
-    path("", include("apps.plans.urls")),
+    path("pricing/", pricing, name="pricing"),
     path("accounts/", include("allauth.urls")),
     path("console/", include("apps.console.urls")),
     path("billing/", include("apps.billing.urls")),

@@ -18,8 +18,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from apps.billing.models import Payment, PaymentStatus
 from apps.billing.receipts import payment_receipt_pdf
 from apps.billing.selectors import payment_get_for_account, payment_history
+from apps.console.forms.plans import PlanChoiceForm
 from apps.core.exceptions import ApplicationError
-from apps.plans.forms import PlanChoiceForm
 from apps.plans.models import Plan
 from apps.plans.selectors import subscription_get_for_account
 from apps.plans.services import (
@@ -37,7 +37,7 @@ from apps.usage.analytics import usage_breakdown
 from apps.usage.selectors import quota_windows_for_account
 
 HISTORY_PAGE_SIZE = 10
-TEMPLATE = "plans/subscription.html"
+TEMPLATE = "console/plans/subscription.html"
 
 
 def _plan_options(subscription) -> list[dict]:
@@ -140,7 +140,7 @@ def subscribe(request):
             "plan": form.cleaned_data["plan"],
             "subscription": subscription_get_for_account(account=request.user),
         }
-        return render(request, "plans/subscribe.html", context)
+        return render(request, "console/plans/subscribe.html", context)
     plan = _chosen_plan(request, request.POST)
     if plan is None:
         return _panel(request)

@@ -5,4 +5,4 @@ from apps.plans.selectors import pricing_page
 
 def pricing(request):
     page = pricing_page()
-    return render(request, "plans/pricing.html", {"page": page, "rate": page.rate, "rows": page.rows})
+    return render(request, "console/plans/pricing.html", {"page": page, "rate": page.rate, "rows": page.rows})
