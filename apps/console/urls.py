@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from apps.console.views import home, subscription
+from apps.console.views import api_keys, home, subscription
 
 app_name = "console"
 
@@ -13,7 +13,13 @@ urlpatterns = [
     path("subscription/change/undo/", subscription.undo_scheduled_change, name="subscription_undo"),
     path("billing/receipts/<uuid:public_id>/", subscription.payment_receipt, name="payment_receipt"),
     path("", include("apps.wallet.urls")),
-    path("", include("apps.api_keys.urls")),
+    path("management-keys/", api_keys.management_keys, name="management_keys"),
+    path("keys/<str:kind>/create/", api_keys.api_key_create_view, name="api_key_create"),
+    path("keys/<int:pk>/", api_keys.api_key_detail_view, name="api_key_detail"),
+    path("keys/<int:pk>/rename/", api_keys.api_key_rename_view, name="api_key_rename"),
+    path("keys/<int:pk>/status/", api_keys.api_key_set_status_view, name="api_key_set_status"),
+    path("keys/<int:pk>/rotate/", api_keys.api_key_rotate_view, name="api_key_rotate"),
+    path("keys/<int:pk>/delete/", api_keys.api_key_delete_view, name="api_key_delete"),
     path("", include("apps.refunds.urls")),
     path("", include("apps.extra_usage.urls")),
     path("", include("apps.usage.console_urls")),

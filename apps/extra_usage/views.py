@@ -12,9 +12,9 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.api_keys.forms import ApiKeyNameForm
 from apps.api_keys.models import ApiKeyKind
 from apps.api_keys.services import api_key_create
+from apps.console.forms.api_keys import ApiKeyNameForm
 from apps.core.exceptions import ApplicationError
 from apps.extra_usage.selectors import (
     extra_usage_active_since,
@@ -123,7 +123,9 @@ def extra_usage_create_key_view(request):
             if request.htmx:
                 return _section(request, reveal=reveal)
             response = render(
-                request, "api_keys/secret.html", {"reveal": reveal, "next": reverse("console:subscription")}
+                request,
+                "console/api_keys/secret.html",
+                {"reveal": reveal, "next": reverse("console:subscription")},
             )
             add_never_cache_headers(response)
             return response

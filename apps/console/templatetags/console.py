@@ -1,7 +1,14 @@
+"""Console template tags: they render what the page's view put in the context."""
+
 from urllib.parse import urlencode
 
 from django import template
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+
+from apps.console.views.api_keys import section_context
+from apps.management_api.selectors import management_key_example_prefix
 
 register = template.Library()
 
@@ -14,3 +21,25 @@ def plan_cta_url(context, plan) -> str:
         return reverse("console:subscription") if signed_in else reverse("account_signup")
     checkout = f"{reverse('console:subscribe')}?{urlencode({'plan': plan.tier})}"
     return checkout if signed_in else f"{reverse('account_signup')}?{urlencode({'next': checkout})}"
+
+
+@register.inclusion_tag("console/api_keys/section.html", takes_context=True)
+def api_key_section(context, kind: str):
+    """The current user's keys of one kind with their actions: `{% api_key_section kind="payg" %}`."""
+    request = context["request"]
+    return section_context(request=request, kind=kind, next_url=request.get_full_path())
+
+
+@register.inclusion_tag("console/management_api/help.html", takes_context=True)
+def management_api_help(context):
+    """The "Management API" help section of /console/management-keys/: a curl example and the docs link."""
+    request = context["request"]
+    # The docs are outside the language prefixes; `?lang=` makes drf-spectacular build them translated.
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    query = "" if language == settings.LANGUAGE_CODE else f"?{urlencode({'lang': language})}"
+    return {
+        "key_prefix": management_key_example_prefix(account=request.user),
+        "example_url": request.build_absolute_uri(reverse("management_subscription_detail")),
+        "docs_url": reverse("api_docs") + query,
+        "schema_url": reverse("api_schema") + query,
+    }

@@ -280,7 +280,7 @@ def test_the_section_tag_renders_usage_in_the_kinds_unit(rf, user, kind, field, 
     ApiKey.objects.filter(pk=key.pk).update(**{field: value})
     request = rf.get("/console/somewhere/?tab=1")
     request.user = user
-    html = Template('{% load api_keys %}{% api_key_section kind="' + kind + '" %}').render(
+    html = Template('{% load console %}{% api_key_section kind="' + kind + '" %}').render(
         Context({"request": request})
     )
     assert f'<td class="num"> {shown} </td>' in re.sub(r"\s+", " ", html)

@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.api_keys.exceptions import ApiKeyNotFound
-from apps.api_keys.forms import ApiKeyNameForm
 from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus
 from apps.api_keys.selectors import api_key_get, api_key_list
 from apps.api_keys.services import (
@@ -25,13 +24,14 @@ from apps.api_keys.services import (
     api_key_rotate,
     api_key_set_status,
 )
+from apps.console.forms.api_keys import ApiKeyNameForm
 from apps.core.exceptions import ApplicationError
 from apps.usage.analytics import usage_events_for_key
 from apps.usage.forms import UsageRangeForm
 
 DETAIL_PAGE_SIZE = 25
-SECTION_TEMPLATE = "api_keys/section.html"
-SECTION_FRAGMENT = "api_keys/section.html#section"
+SECTION_TEMPLATE = "console/api_keys/section.html"
+SECTION_FRAGMENT = "console/api_keys/section.html#section"
 CHANGED_EVENT = "apiKeysChanged"  # HX-Trigger for other fragments (e.g. Extra Usage's key picker)
 
 # The page each kind's section lives on (the first that exists), for redirects without a `next`.
@@ -118,7 +118,7 @@ def _reveal(request, *, key, secret, next_url, rotated):
     reveal = {"key": key, "secret": secret, "rotated": rotated}
     if request.htmx:
         return _section(request, kind=key.kind, next_url=next_url, reveal=reveal)
-    response = render(request, "api_keys/secret.html", {"reveal": reveal, "next": next_url})
+    response = render(request, "console/api_keys/secret.html", {"reveal": reveal, "next": next_url})
     add_never_cache_headers(response)
     return response
 
@@ -131,7 +131,7 @@ def _confirm_page(request, *, key, action, title, question, button, next_url, fi
     """The no-JS confirmation step (HTMX asks with hx-confirm and sends confirm=1)."""
     return render(
         request,
-        "api_keys/confirm.html",
+        "console/api_keys/confirm.html",
         {
             "key": key,
             "action": action,
@@ -147,7 +147,7 @@ def _confirm_page(request, *, key, action, title, question, button, next_url, fi
 
 @login_required
 def management_keys(request):
-    return render(request, "api_keys/management_keys.html")
+    return render(request, "console/api_keys/management_keys.html")
 
 
 @login_required
@@ -287,6 +287,6 @@ def api_key_detail_view(request, pk):
     query.pop("page", None)
     return render(
         request,
-        "api_keys/detail.html",
+        "console/api_keys/detail.html",
         {"key": key, "form": form, "page": page, "query": query.urlencode(), "back": kind_page_url(key.kind)},
     )
