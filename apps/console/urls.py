@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from apps.console.views import api_keys, home, subscription
+from apps.console.views import api_keys, home, payg, subscription
 
 app_name = "console"
 
@@ -12,7 +12,11 @@ urlpatterns = [
     path("subscription/change/", subscription.schedule_change, name="subscription_schedule"),
     path("subscription/change/undo/", subscription.undo_scheduled_change, name="subscription_undo"),
     path("billing/receipts/<uuid:public_id>/", subscription.payment_receipt, name="payment_receipt"),
-    path("", include("apps.wallet.urls")),
+    path("payg/", payg.payg_page, name="payg"),
+    path("payg/top-up/", payg.payg_topup, name="payg_topup"),
+    path("payg/auto-top-up/", payg.payg_auto_topup, name="payg_auto_topup"),
+    path("payg/low-balance-alert/", payg.payg_low_balance_alert, name="payg_low_balance_alert"),
+    path("payg/card/", payg.payg_sandbox_card, name="payg_sandbox_card"),
     path("management-keys/", api_keys.management_keys, name="management_keys"),
     path("keys/<str:kind>/create/", api_keys.api_key_create_view, name="api_key_create"),
     path("keys/<int:pk>/", api_keys.api_key_detail_view, name="api_key_detail"),

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.billing.forms import SandboxCardForm
 from apps.billing.selectors import payment_method_default
 from apps.billing.services import payment_method_save
+from apps.console.forms.wallet import AutoTopUpForm, LowBalanceAlertForm, TopUpForm
 from apps.core.exceptions import ApplicationError
-from apps.wallet.forms import AutoTopUpForm, LowBalanceAlertForm, TopUpForm
 from apps.wallet.selectors import (
     wallet_breakdown,
     wallet_breakdown_total,
@@ -25,7 +25,7 @@ from apps.wallet.services import (
     wallet_topup_start,
 )
 
-PAGE = "wallet/payg.html"
+PAGE = "console/wallet/payg.html"
 HISTORY_PAGE_SIZE = 20
 
 
