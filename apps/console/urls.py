@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from apps.console.views import api_keys, home, payg, subscription
+from apps.console.views import api_keys, home, payg, subscription, usage
 
 app_name = "console"
 
@@ -26,5 +26,5 @@ urlpatterns = [
     path("keys/<int:pk>/delete/", api_keys.api_key_delete_view, name="api_key_delete"),
     path("", include("apps.refunds.urls")),
     path("", include("apps.extra_usage.urls")),
-    path("", include("apps.usage.console_urls")),
+    path("usage/", usage.usage_page, name="usage"),
 ]

@@ -25,9 +25,9 @@ from apps.api_keys.services import (
     api_key_set_status,
 )
 from apps.console.forms.api_keys import ApiKeyNameForm
+from apps.console.forms.usage import UsageRangeForm
 from apps.core.exceptions import ApplicationError
 from apps.usage.analytics import usage_events_for_key
-from apps.usage.forms import UsageRangeForm
 
 DETAIL_PAGE_SIZE = 25
 SECTION_TEMPLATE = "console/api_keys/section.html"

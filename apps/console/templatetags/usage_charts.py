@@ -22,7 +22,7 @@ def _scale(value, maximum, length) -> str:
     return str((Decimal(value) / Decimal(maximum) * length).quantize(Decimal("0.1")))
 
 
-@register.inclusion_tag("usage/_bar_chart.html")
+@register.inclusion_tag("console/usage/_bar_chart.html")
 def bar_chart(rows, attribute: str, title: str, unit: str = "flows", columns: bool = False):
     """Horizontal bars (one per row, labelled) or, with columns=True, vertical columns (e.g. days)."""
     values = [getattr(row, attribute) for row in rows]

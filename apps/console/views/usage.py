@@ -7,8 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
+from apps.console.forms.usage import MAX_RANGE_DAYS, UsageDateRangeForm
 from apps.usage.analytics import UsageRow, usage_breakdown, usage_days
-from apps.usage.forms import MAX_RANGE_DAYS, UsageDateRangeForm
 
 DEFAULT_DAYS = 7
 COUNTS = (
@@ -53,4 +53,4 @@ def usage_page(request):
         days = (start_day, end_day)
         if not form.is_bound:
             form = UsageDateRangeForm(initial={"start": start_day, "end": end_day})
-    return render(request, "usage/usage.html", {"form": form, "breakdown": breakdown, "days": days})
+    return render(request, "console/usage/usage.html", {"form": form, "breakdown": breakdown, "days": days})
