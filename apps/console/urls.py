@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from apps.console.views import api_keys, home, payg, subscription, usage
+from apps.console.views import api_keys, extra_usage, home, payg, subscription, usage
 
 app_name = "console"
 
@@ -25,6 +25,10 @@ urlpatterns = [
     path("keys/<int:pk>/rotate/", api_keys.api_key_rotate_view, name="api_key_rotate"),
     path("keys/<int:pk>/delete/", api_keys.api_key_delete_view, name="api_key_delete"),
     path("", include("apps.refunds.urls")),
-    path("", include("apps.extra_usage.urls")),
+    path("extra-usage/", extra_usage.extra_usage_section_view, name="extra_usage"),
+    path("extra-usage/select/", extra_usage.extra_usage_select_view, name="extra_usage_select"),
+    path("extra-usage/enable/", extra_usage.extra_usage_enable_view, name="extra_usage_enable"),
+    path("extra-usage/create-key/", extra_usage.extra_usage_create_key_view, name="extra_usage_create_key"),
+    path("extra-usage/disable/", extra_usage.extra_usage_disable_view, name="extra_usage_disable"),
     path("usage/", usage.usage_page, name="usage"),
 ]

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
+from apps.console.views import extra_usage
 from apps.console.views.api_keys import section_context
 from apps.management_api.selectors import management_key_example_prefix
 
@@ -43,3 +44,9 @@ def management_api_help(context):
         "docs_url": reverse("api_docs") + query,
         "schema_url": reverse("api_schema") + query,
     }
+
+
+@register.inclusion_tag("console/extra_usage/section.html", takes_context=True)
+def extra_usage_section(context):
+    """The current user's Extra Usage switch and selected key: `{% extra_usage_section %}`."""
+    return extra_usage.section_context(request=context["request"], windows=context.get("quota_windows"))

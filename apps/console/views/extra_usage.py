@@ -26,7 +26,7 @@ from apps.extra_usage.services import extra_usage_disable, extra_usage_enable
 from apps.usage.selectors import quota_windows_for_account
 from apps.wallet.selectors import wallet_for_account
 
-TEMPLATE = "extra_usage/section.html"
+TEMPLATE = "console/extra_usage/section.html"
 SECTION = f"{TEMPLATE}#section"
 LOW_BALANCE_DEFAULT = Decimal("3.00")
 
@@ -85,7 +85,7 @@ def extra_usage_select_view(request):
     """The "Select a key" dialog (HTMX) or its standalone page (plain GET)."""
     if request.htmx:
         return _section(request, dialog=True)
-    return render(request, "extra_usage/select.html", section_context(request=request, dialog=True))
+    return render(request, "console/extra_usage/select.html", section_context(request=request, dialog=True))
 
 
 @login_required
