@@ -1,6 +1,6 @@
-from django.urls import include, path
+from django.urls import path
 
-from apps.console.views import api_keys, extra_usage, home, payg, subscription, usage
+from apps.console.views import api_keys, extra_usage, home, payg, refunds, subscription, usage
 
 app_name = "console"
 
@@ -24,7 +24,8 @@ urlpatterns = [
     path("keys/<int:pk>/status/", api_keys.api_key_set_status_view, name="api_key_set_status"),
     path("keys/<int:pk>/rotate/", api_keys.api_key_rotate_view, name="api_key_rotate"),
     path("keys/<int:pk>/delete/", api_keys.api_key_delete_view, name="api_key_delete"),
-    path("", include("apps.refunds.urls")),
+    path("subscription/refund/<uuid:public_id>/", refunds.refund_dialog, name="refund_dialog"),
+    path("refunds/<int:pk>/", refunds.refund_detail, name="refund_detail"),
     path("extra-usage/", extra_usage.extra_usage_section_view, name="extra_usage"),
     path("extra-usage/select/", extra_usage.extra_usage_select_view, name="extra_usage_select"),
     path("extra-usage/enable/", extra_usage.extra_usage_enable_view, name="extra_usage_enable"),

@@ -13,13 +13,13 @@ from django.shortcuts import render
 
 from apps.billing.models import Payment
 from apps.billing.selectors import payment_get_for_account
+from apps.console.forms.refunds import RefundConfirmForm
 from apps.core.exceptions import ApplicationError
-from apps.refunds.forms import RefundConfirmForm
 from apps.refunds.models import Refund
 from apps.refunds.selectors import refund_get_for_account, refund_latest_for_cycle, refund_preview
 from apps.refunds.services import refund_request
 
-TEMPLATE = "refunds/dialog.html"
+TEMPLATE = "console/refunds/dialog.html"
 
 
 def _render(request, context: dict):
