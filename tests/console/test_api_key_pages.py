@@ -273,15 +273,18 @@ def test_the_csrf_token_in_the_section_lets_an_htmx_post_through(user):
         ("management", "request_count", 1234, "1234"),
     ],
 )
-def test_the_section_tag_renders_usage_in_the_kinds_unit(rf, user, kind, field, value, shown):
+def test_the_section_renders_usage_in_the_kinds_unit(rf, user, kind, field, value, shown):
     from django.template import Context, Template
+
+    from apps.console.selectors import api_key_section
 
     key, _ = make_key(account=user, kind=kind, name="k")
     ApiKey.objects.filter(pk=key.pk).update(**{field: value})
     request = rf.get("/console/somewhere/?tab=1")
     request.user = user
-    html = Template('{% load console %}{% api_key_section kind="' + kind + '" %}').render(
-        Context({"request": request})
+    section = api_key_section(request=request, kind=kind, next_url=request.get_full_path())
+    html = Template("{% load console %}{% api_key_section section %}").render(
+        Context({"request": request, "section": section})
     )
     assert f'<td class="num"> {shown} </td>' in re.sub(r"\s+", " ", html)
     assert 'value="/console/somewhere/?tab=1"' in html  # actions come back to the embedding page

@@ -1,7 +1,6 @@
 """Console pages and actions for API keys. Every action works as an HTMX request (returns the
 section fragment) and as a plain form POST (redirects back to a validated `next`)."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -11,12 +10,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.api_keys.exceptions import ApiKeyNotFound
 from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus
-from apps.api_keys.selectors import api_key_get, api_key_list
+from apps.api_keys.selectors import api_key_get
 from apps.api_keys.services import (
     api_key_create,
     api_key_delete,
@@ -26,11 +24,11 @@ from apps.api_keys.services import (
 )
 from apps.console.forms.api_keys import ApiKeyNameForm
 from apps.console.forms.usage import UsageRangeForm
+from apps.console.selectors import api_key_section, management_api_help
 from apps.core.exceptions import ApplicationError
 from apps.usage.analytics import usage_events_for_key
 
 DETAIL_PAGE_SIZE = 25
-SECTION_TEMPLATE = "console/api_keys/section.html"
 SECTION_FRAGMENT = "console/api_keys/section.html#section"
 CHANGED_EVENT = "apiKeysChanged"  # HX-Trigger for other fragments (e.g. Extra Usage's key picker)
 
@@ -40,11 +38,6 @@ KIND_PAGES = {
     ApiKeyKind.PAYG: "console:payg",
     ApiKeyKind.MANAGEMENT: "console:management_keys",
 }
-SECTION_TITLES = {
-    ApiKeyKind.SUBSCRIPTION: gettext_lazy("Subscription API keys"),
-    ApiKeyKind.PAYG: gettext_lazy("Pay-as-you-go API keys"),
-    ApiKeyKind.MANAGEMENT: gettext_lazy("Management keys"),
-}
 
 
 def kind_page_url(kind: str) -> str:
@@ -52,26 +45,6 @@ def kind_page_url(kind: str) -> str:
         return reverse(KIND_PAGES[kind])
     except (KeyError, NoReverseMatch):
         return reverse("console:home")
-
-
-def section_context(*, request, kind: str, next_url: str, form=None, reveal=None, error=None, notice=None):
-    if kind not in ApiKeyKind.values:
-        raise ValueError(f"unknown API key kind {kind!r}")
-    keys = list(api_key_list(account=request.user, kind=kind))
-    limit = settings.FLOWPORT_MAX_KEYS_PER_KIND
-    return {
-        "request": request,
-        "kind": kind,
-        "title": SECTION_TITLES[kind],
-        "keys": keys,
-        "form": form or ApiKeyNameForm(),
-        "next": next_url,
-        "reveal": reveal,
-        "error": error,
-        "notice": notice,
-        "limit": limit,
-        "at_limit": len(keys) >= limit,
-    }
 
 
 def _next_url(request, kind: str) -> str:
@@ -91,7 +64,7 @@ def _key_or_404(request, pk) -> ApiKey:
 
 
 def _section(request, *, kind, next_url, **extra):
-    context = section_context(request=request, kind=kind, next_url=next_url, **extra)
+    context = api_key_section(request=request, kind=kind, next_url=next_url, **extra)
     response = render(request, SECTION_FRAGMENT, context)
     response["HX-Trigger"] = CHANGED_EVENT
     if extra.get("reveal"):
@@ -147,7 +120,16 @@ def _confirm_page(request, *, key, action, title, question, button, next_url, fi
 
 @login_required
 def management_keys(request):
-    return render(request, "console/api_keys/management_keys.html")
+    return render(
+        request,
+        "console/api_keys/management_keys.html",
+        {
+            "key_section": api_key_section(
+                request=request, kind=ApiKeyKind.MANAGEMENT, next_url=request.get_full_path()
+            ),
+            "management_api_help": management_api_help(request=request),
+        },
+    )
 
 
 @login_required

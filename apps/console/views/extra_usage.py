@@ -1,13 +1,10 @@
 """The Extra Usage section of /console/subscription/ (SPEC §9). Every action is an HTMX request that
 swaps the section, and also a plain form post (redirect back, or the standalone "Select a key" page)."""
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,54 +12,16 @@ from django.views.decorators.http import require_POST
 from apps.api_keys.models import ApiKeyKind
 from apps.api_keys.services import api_key_create
 from apps.console.forms.api_keys import ApiKeyNameForm
+from apps.console.selectors import extra_usage_section
 from apps.core.exceptions import ApplicationError
-from apps.extra_usage.selectors import (
-    extra_usage_active_since,
-    extra_usage_selectable_keys,
-    extra_usage_setting_get,
-    extra_usage_spent,
-)
 from apps.extra_usage.services import extra_usage_disable, extra_usage_enable
-from apps.usage.selectors import quota_windows_for_account
-from apps.wallet.selectors import wallet_for_account
 
 TEMPLATE = "console/extra_usage/section.html"
 SECTION = f"{TEMPLATE}#section"
-LOW_BALANCE_DEFAULT = Decimal("3.00")
-
-
-def section_context(*, request, windows=None, dialog=False, form=None, error=None, reveal=None) -> dict:
-    account = request.user
-    setting = extra_usage_setting_get(account=account)
-    key = setting.payg_key if setting.enabled else None
-    balance, threshold, active = None, LOW_BALANCE_DEFAULT, None
-    if key is not None:  # the balance warnings and the "since" line only matter while it is on
-        wallet = wallet_for_account(account=account)
-        balance = wallet.total_balance
-        threshold = wallet.low_balance_alert_threshold if wallet.pk else LOW_BALANCE_DEFAULT
-        now = timezone.now()
-        windows = windows or quota_windows_for_account(account=account, now=now)
-        active = extra_usage_active_since(account=account, windows=windows, now=now)
-    return {
-        "request": request,
-        "setting": setting,
-        "key": key,
-        "spent": extra_usage_spent(account=account, key=key) if key is not None else None,
-        "balance": balance,
-        "balance_empty": balance is not None and balance <= 0,
-        "balance_low": balance is not None and 0 < balance < threshold,
-        "active": active,
-        "dialog": dialog,
-        "choices": list(extra_usage_selectable_keys(account=account)) if dialog else [],
-        "form": form or ApiKeyNameForm(),
-        "error": error,
-        "reveal": reveal,
-        "page": reverse("console:subscription"),
-    }
 
 
 def _section(request, **extra):
-    response = render(request, SECTION, section_context(request=request, **extra))
+    response = render(request, SECTION, extra_usage_section(request=request, **extra))
     if extra.get("reveal"):
         add_never_cache_headers(response)
     return response
@@ -85,7 +44,9 @@ def extra_usage_select_view(request):
     """The "Select a key" dialog (HTMX) or its standalone page (plain GET)."""
     if request.htmx:
         return _section(request, dialog=True)
-    return render(request, "console/extra_usage/select.html", section_context(request=request, dialog=True))
+    return render(
+        request, "console/extra_usage/select.html", extra_usage_section(request=request, dialog=True)
+    )
 
 
 @login_required

@@ -8,10 +8,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.api_keys.models import ApiKeyKind
 from apps.billing.forms import SandboxCardForm
 from apps.billing.selectors import payment_method_default
 from apps.billing.services import payment_method_save
 from apps.console.forms.wallet import AutoTopUpForm, LowBalanceAlertForm, TopUpForm
+from apps.console.selectors import api_key_section
 from apps.core.exceptions import ApplicationError
 from apps.wallet.selectors import (
     wallet_breakdown,
@@ -50,7 +52,7 @@ def _history(request):
     return page, rows
 
 
-def _context(request, **forms) -> dict:
+def _context(request, *, full_page: bool = False, **forms) -> dict:
     wallet = wallet_for_account(account=request.user)
     breakdown = wallet_breakdown(account=request.user)
     page, rows = _history(request)
@@ -80,6 +82,11 @@ def _context(request, **forms) -> dict:
         ),
         "card_form": forms.get("card_form") or SandboxCardForm(auto_id="card_%s"),
         "saved": forms.get("saved", ""),
+        "key_section": (
+            api_key_section(request=request, kind=ApiKeyKind.PAYG, next_url=request.get_full_path())
+            if full_page
+            else None
+        ),
     }
 
 
@@ -89,7 +96,7 @@ def _respond(request, partial: str, *, ok: bool, **forms):
         return render(request, f"{PAGE}#{partial}", _context(request, saved=partial if ok else "", **forms))
     if ok:
         return HttpResponseRedirect(reverse("console:payg"))
-    return render(request, PAGE, _context(request, **forms), status=400)
+    return render(request, PAGE, _context(request, full_page=True, **forms), status=400)
 
 
 @login_required
@@ -97,7 +104,7 @@ def _respond(request, partial: str, *, ok: bool, **forms):
 def payg_page(request):
     if request.htmx and request.GET.get("fragment") == "history":
         return render(request, f"{PAGE}#history", _context(request))
-    return render(request, PAGE, _context(request))
+    return render(request, PAGE, _context(request, full_page=True))
 
 
 @login_required

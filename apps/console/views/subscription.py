@@ -15,10 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from apps.api_keys.models import ApiKeyKind
 from apps.billing.models import Payment, PaymentStatus
 from apps.billing.receipts import payment_receipt_pdf
 from apps.billing.selectors import payment_get_for_account, payment_history
 from apps.console.forms.plans import PlanChoiceForm
+from apps.console.selectors import api_key_section, extra_usage_section, refund_cells
 from apps.core.exceptions import ApplicationError
 from apps.plans.models import Plan
 from apps.plans.selectors import subscription_get_for_account
@@ -87,13 +89,23 @@ def _context(request, *, dialog: dict | None = None, quota: bool = True) -> dict
     history = Paginator(payment_history(account=request.user), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return (_quota_context(request.user, timezone.now()) if quota else {}) | {
+    context = {
         "subscription": subscription,
         "grace_deadline": subscription_grace_deadline(subscription=subscription),
         "options": _plan_options(subscription),
         "history": history,
         "dialog": dialog,
+        "refund_cells": (
+            refund_cells(account=request.user, subscription=subscription) if history.object_list else None
+        ),
     }
+    if quota:  # the whole page or panel: the quota cards and the key and Extra Usage sections too
+        context |= _quota_context(request.user, timezone.now())
+        context["key_section"] = api_key_section(
+            request=request, kind=ApiKeyKind.SUBSCRIPTION, next_url=request.get_full_path()
+        )
+        context["extra_usage"] = extra_usage_section(request=request, windows=context["quota_windows"])
+    return context
 
 
 def _panel(request, *, dialog: dict | None = None):
