@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.api_keys.models import ApiKeyKind
@@ -22,8 +23,10 @@ from apps.extra_usage.selectors import (
     extra_usage_spent,
 )
 from apps.management_api.selectors import management_key_example_prefix
+from apps.plans.models import Plan
 from apps.refunds.models import RefundAllocation
 from apps.refunds.selectors import refund_preview
+from apps.usage.analytics import usage_breakdown
 from apps.usage.selectors import quota_windows_for_account
 from apps.wallet.selectors import wallet_for_account
 
@@ -33,6 +36,47 @@ API_KEY_SECTION_TITLES = {
     ApiKeyKind.MANAGEMENT: _("Management keys"),
 }
 LOW_BALANCE_DEFAULT = Decimal("3.00")
+
+
+def plan_options(*, subscription) -> list[dict]:
+    """Each other public plan with what choosing it would do: subscribe, upgrade, downgrade or cancel."""
+    current = subscription.plan
+    paying = not current.is_free and subscription.status == "active"
+    options = []
+    for plan in Plan.objects.filter(is_public=True).order_by("rank"):
+        if plan.pk == current.pk and paying:
+            continue
+        if plan.is_free and not paying:
+            continue
+        if not paying:
+            action = "subscribe"
+        elif plan.price_usd > current.price_usd:
+            action = "upgrade"
+        else:
+            action = "cancel" if plan.is_free else "downgrade"
+        options.append(
+            {"plan": plan, "action": action, "scheduled": subscription.scheduled_plan_id == plan.pk}
+        )
+    return options
+
+
+def quota_section(*, account, now) -> dict:
+    """The three window cards (numbers straight from quota_windows_for_account, like the management
+    API) and the Flow consumption breakdown of the current billing cycle."""
+    windows = quota_windows_for_account(account=account, now=now)
+    monthly = windows["monthly"]
+    cards = [
+        {"kind": "five_hour", "title": gettext("5-hour window"), "view": windows["five_hour"]},
+        {"kind": "weekly", "title": gettext("Weekly window"), "view": windows["weekly"]},
+        {"kind": "monthly", "title": gettext("Monthly cap"), "view": monthly},
+    ]
+    return {
+        "quota_cards": cards,
+        "breakdown": usage_breakdown(
+            account=account, start=monthly.started_at, end=monthly.resets_at, subscription_side=True
+        ),
+        "quota_windows": windows,
+    }
 
 
 def api_key_section(

@@ -20,7 +20,13 @@ from apps.billing.models import Payment, PaymentStatus
 from apps.billing.receipts import payment_receipt_pdf
 from apps.billing.selectors import payment_get_for_account, payment_history
 from apps.console.forms.plans import PlanChoiceForm
-from apps.console.selectors import api_key_section, extra_usage_section, refund_cells
+from apps.console.selectors import (
+    api_key_section,
+    extra_usage_section,
+    plan_options,
+    quota_section,
+    refund_cells,
+)
 from apps.core.exceptions import ApplicationError
 from apps.plans.models import Plan
 from apps.plans.selectors import subscription_get_for_account
@@ -35,52 +41,9 @@ from apps.plans.services import (
     subscription_upgrade_check,
     subscription_upgrade_preview,
 )
-from apps.usage.analytics import usage_breakdown
-from apps.usage.selectors import quota_windows_for_account
 
 HISTORY_PAGE_SIZE = 10
 TEMPLATE = "console/plans/subscription.html"
-
-
-def _plan_options(subscription) -> list[dict]:
-    """Each other public plan with what choosing it would do: subscribe, upgrade, downgrade or cancel."""
-    current = subscription.plan
-    paying = not current.is_free and subscription.status == "active"
-    options = []
-    for plan in Plan.objects.filter(is_public=True).order_by("rank"):
-        if plan.pk == current.pk and paying:
-            continue
-        if plan.is_free and not paying:
-            continue
-        if not paying:
-            action = "subscribe"
-        elif plan.price_usd > current.price_usd:
-            action = "upgrade"
-        else:
-            action = "cancel" if plan.is_free else "downgrade"
-        options.append(
-            {"plan": plan, "action": action, "scheduled": subscription.scheduled_plan_id == plan.pk}
-        )
-    return options
-
-
-def _quota_context(account, now) -> dict:
-    """The three window cards (numbers straight from quota_windows_for_account, like the management
-    API) and the Flow consumption breakdown of the current billing cycle."""
-    windows = quota_windows_for_account(account=account, now=now)
-    monthly = windows["monthly"]
-    cards = [
-        {"kind": "five_hour", "title": _("5-hour window"), "view": windows["five_hour"]},
-        {"kind": "weekly", "title": _("Weekly window"), "view": windows["weekly"]},
-        {"kind": "monthly", "title": _("Monthly cap"), "view": monthly},
-    ]
-    return {
-        "quota_cards": cards,
-        "breakdown": usage_breakdown(
-            account=account, start=monthly.started_at, end=monthly.resets_at, subscription_side=True
-        ),
-        "quota_windows": windows,
-    }
 
 
 def _context(request, *, dialog: dict | None = None, quota: bool = True) -> dict:
@@ -92,7 +55,7 @@ def _context(request, *, dialog: dict | None = None, quota: bool = True) -> dict
     context = {
         "subscription": subscription,
         "grace_deadline": subscription_grace_deadline(subscription=subscription),
-        "options": _plan_options(subscription),
+        "options": plan_options(subscription=subscription),
         "history": history,
         "dialog": dialog,
         "refund_cells": (
@@ -100,7 +63,7 @@ def _context(request, *, dialog: dict | None = None, quota: bool = True) -> dict
         ),
     }
     if quota:  # the whole page or panel: the quota cards and the key and Extra Usage sections too
-        context |= _quota_context(request.user, timezone.now())
+        context |= quota_section(account=request.user, now=timezone.now())
         context["key_section"] = api_key_section(
             request=request, kind=ApiKeyKind.SUBSCRIPTION, next_url=request.get_full_path()
         )
