@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.billing import stripe_contract
+
 MONTH = 30 * 24 * 3600
 
 
@@ -78,6 +80,8 @@ class FakeStripe:
     invoice_payments: dict = field(default_factory=dict)  # invoice id -> the PaymentIntent that paid it
     refund_status: str = "succeeded"  # what POST /v1/refunds answers ("pending": a webhook settles it later)
     idempotent: dict = field(default_factory=dict)
+    private: dict = field(default_factory=dict)  # object id -> the fake's own bookkeeping
+    violations: list = field(default_factory=list)  # stripe-python contract breaches (request or response)
     lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -126,13 +130,14 @@ class FakeStripe:
                 amount=session["amount_total"],
                 customer=session["customer"],
                 payment_method=pm["id"],
-                metadata=session["payment_intent_metadata"],
+                metadata=self.private[session_id]["payment_intent_metadata"],
                 status="succeeded" if paid else "requires_payment_method",
             )
             session["payment_intent"] = pi["id"]
         else:
-            price = self.objects[session["line_items"][0]["price"]]
-            sub = self._subscription(session["customer"], price, pm["id"], session["subscription_metadata"])
+            private = self.private[session_id]
+            price = self.objects[private["line_items"][0]["price"]]
+            sub = self._subscription(session["customer"], price, pm["id"], private["subscription_metadata"])
             session["subscription"] = sub["id"]
             invoice = self.invoice(sub, "subscription_create", price["unit_amount"], paid=paid)
             sub["latest_invoice"] = invoice["id"]
@@ -273,9 +278,14 @@ class FakeStripe:
                 "pending_webhooks": 1,
                 "request": {"id": None, "idempotency_key": None},
                 "type": type_,
-                "data": {"object": json.loads(json.dumps(obj))},
+                "data": {"object": self.checked(json.loads(json.dumps(obj)))},
             }
         )
+
+    def checked(self, obj: dict) -> dict:
+        """Record any way `obj` is not a valid object of the pinned API version (the contract)."""
+        self.violations += stripe_contract.check_object(obj)
+        return obj
 
     # -- the API ------------------------------------------------------------------------------------
     # (method, path, handler): `{id}` matches one path segment.
@@ -379,14 +389,22 @@ class FakeStripe:
                 "payment_method_types": params.get("payment_method_types", []),
                 "success_url": params["success_url"],
                 "cancel_url": params["cancel_url"],
-                "line_items": line_items,
                 "payment_intent": None,
                 "subscription": None,
-                "payment_intent_metadata": params.get("payment_intent_data", {}).get("metadata", {}),
-                "payment_method_options": params.get("payment_method_options", {}),
-                "subscription_metadata": params.get("subscription_data", {}).get("metadata", {}),
+                "livemode": False,
+                "created": int(time.time()),
             }
-        )
+        ) | self._remember(session_id, {
+            "line_items": line_items,
+            "payment_intent_metadata": params.get("payment_intent_data", {}).get("metadata", {}),
+            "payment_method_options": params.get("payment_method_options", {}),
+            "subscription_metadata": params.get("subscription_data", {}).get("metadata", {}),
+        })
+
+    def _remember(self, object_id: str, private: dict) -> dict:
+        """What the fake keeps about an object that Stripe does not return as a field of it."""
+        self.private[object_id] = private
+        return {}
 
     def api_get_checkout_sessions(self, params, id):
         return self.get(id, "checkout.session")
@@ -673,12 +691,18 @@ class FakeStripe:
                 api_key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
                 with fake.lock:
                     fake.requests.append(RecordedRequest(method, split.path, params, idem, api_key))
+                    problems = stripe_contract.check_request(method, split.path, params)
+                    fake.violations += problems
                     replay_key = (method, split.path, idem)
                     if method != "GET" and idem and replay_key in fake.idempotent:
                         status, payload = fake.idempotent[replay_key]
                     else:
                         try:
-                            status, payload = 200, fake.handle(method, split.path, params, api_key, idem)
+                            if problems:  # Stripe refuses what its own API definition does not allow
+                                raise StripeError(400, "invalid_request_error", "; ".join(problems))
+                            status, payload = 200, fake.checked(
+                                fake.handle(method, split.path, params, api_key, idem)
+                            )
                         except StripeError as error:
                             status, payload = error.status, error.body
                         except Exception as error:  # a bug in the fake: say so instead of hanging up
