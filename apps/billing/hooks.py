@@ -37,6 +37,10 @@ class SubscriptionOwner:
 # invoices become that account's RENEWAL payments; the payment handlers then apply them).
 provider_subscription_owner = Hook("billing.provider_subscription_owner")
 
+# send_one(account=...) -> str | None: the provider subscription the account pays for now (its external id),
+# or None when it has none (Free). A second paid subscription checkout is reconciled against it.
+provider_subscription_current = Hook("billing.provider_subscription_current")
+
 # send(subscription=ProviderSubscription): mirror the provider's plan, period, status and cancel flag.
 provider_subscription_changed = Hook("billing.provider_subscription_changed")
 

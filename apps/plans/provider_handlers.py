@@ -20,6 +20,14 @@ def subscription_owner(*, external_id: str) -> hooks.SubscriptionOwner | None:
     return hooks.SubscriptionOwner(account=subscription.account, plan_tier=subscription.plan.tier)
 
 
+def subscription_current(*, account) -> str | None:
+    """The provider subscription this account pays for now (None on Free or without one)."""
+    subscription = Subscription.objects.filter(account=account).select_related("plan").first()
+    if subscription is None or subscription.plan.is_free or not subscription.external_id:
+        return None
+    return subscription.external_id
+
+
 def on_provider_subscription_changed(*, subscription: hooks.ProviderSubscription) -> Subscription | None:
     local = _local(subscription.external_id)
     if local is None:
@@ -43,5 +51,6 @@ def on_provider_subscription_ended(*, external_id: str) -> Subscription | None:
 
 def register() -> None:
     hooks.provider_subscription_owner.register(subscription_owner)
+    hooks.provider_subscription_current.register(subscription_current)
     hooks.provider_subscription_changed.register(on_provider_subscription_changed)
     hooks.provider_subscription_ended.register(on_provider_subscription_ended)

@@ -120,9 +120,10 @@ def refund_request(*, account, now: datetime | None = None) -> Refund:
 
 
 def _provider_refused(error: Exception) -> bool:
-    """A 4xx answer is final (refused); a timeout or 5xx may have gone through: retried with the same key."""
+    """A 4xx answer is final (refused). A timeout, 5xx, 409 (a concurrent request with the same key) or
+    429 (rate limit) may go through next time: the part stays unsent and is retried with the same key."""
     status = getattr(error, "http_status", None)
-    return isinstance(status, int) and 400 <= status < 500
+    return isinstance(status, int) and 400 <= status < 500 and status not in (409, 429)
 
 
 def _submit_parts(refund: Refund, provider) -> None:

@@ -80,6 +80,10 @@ class FakeStripe:
     invoice_payments: dict = field(default_factory=dict)  # invoice id -> the PaymentIntent that paid it
     refund_status: str = "succeeded"  # what POST /v1/refunds answers ("pending": a webhook settles it later)
     idempotent: dict = field(default_factory=dict)
+    idempotent_params: dict = field(default_factory=dict)  # key -> the request it was first used with
+    failures: list = field(default_factory=list)  # [(method, path prefix, StripeError)] answered once each
+    authentication_required_payment_methods: set = field(default_factory=set)  # 3-D Secure cards
+    customer_balance: dict = field(default_factory=dict)  # customer id -> credit in cents (negative)
     private: dict = field(default_factory=dict)  # object id -> the fake's own bookkeeping
     violations: list = field(default_factory=list)  # stripe-python contract breaches (request or response)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -203,6 +207,11 @@ class FakeStripe:
     def invoice(self, sub: dict, billing_reason: str, amount: int, *, paid: bool = True) -> dict:
         item = sub["items"]["data"][0]
         invoice_id = self.new_id("in")
+        total = amount
+        credit = min(-self.customer_balance.get(sub["customer"], 0), max(amount, 0))
+        if credit:  # Stripe applies the customer's credit balance before charging the card
+            self.customer_balance[sub["customer"]] += credit
+            amount -= credit
         if paid:
             self.invoice_payments[invoice_id] = self._payment_intent(
                 amount=amount,
@@ -221,6 +230,7 @@ class FakeStripe:
                 "currency": "usd",
                 "amount_due": amount,
                 "amount_paid": amount if paid else 0,
+                "total": total,
                 "attempt_count": 1,
                 "hosted_invoice_url": f"https://invoice.stripe.test/{invoice_id}",
                 "invoice_pdf": f"https://invoice.stripe.test/{invoice_id}/pdf",
@@ -236,7 +246,7 @@ class FakeStripe:
                         {
                             "id": self.new_id("il"),
                             "object": "line_item",
-                            "amount": amount,
+                            "amount": total,
                             "pricing": {"price_details": {"price": item["price"]["id"]}},
                             "period": {
                                 "start": item["current_period_start"],
@@ -295,6 +305,7 @@ class FakeStripe:
         ("GET", "/v1/customers/{id}", "get_customers"),
         ("POST", "/v1/checkout/sessions", "post_checkout_sessions"),
         ("GET", "/v1/checkout/sessions/{id}", "get_checkout_sessions"),
+        ("POST", "/v1/checkout/sessions/{id}/expire", "post_checkout_sessions_expire"),
         ("POST", "/v1/payment_intents", "post_payment_intents"),
         ("GET", "/v1/payment_intents/{id}", "get_payment_intents"),
         ("GET", "/v1/payment_methods/{id}", "get_payment_methods"),
@@ -401,6 +412,23 @@ class FakeStripe:
             "subscription_metadata": params.get("subscription_data", {}).get("metadata", {}),
         })
 
+    def fail_next(self, method: str, path_prefix: str, status: int) -> None:
+        """Answer the next matching request with Stripe's 409 / 429 / 5xx (nothing happens on Stripe)."""
+        type_, message = {
+            409: ("invalid_request_error", "Another request with this idempotency key is in progress."),
+            429: ("invalid_request_error", "Too many requests hit the API too quickly."),
+        }.get(status, ("api_error", "Something went wrong on Stripe's end."))
+        code = {409: "idempotency_key_in_use", 429: "rate_limit"}.get(status)
+        extra = {"code": code} if code else {}
+        self.failures.append((method, path_prefix, StripeError(status, type_, message, **extra)))
+
+    def take_failure(self, method: str, path: str):
+        for index, (fail_method, prefix, error) in enumerate(self.failures):
+            if fail_method == method and path.startswith(prefix):
+                del self.failures[index]
+                return error
+        return None
+
     def _remember(self, object_id: str, private: dict) -> dict:
         """What the fake keeps about an object that Stripe does not return as a field of it."""
         self.private[object_id] = private
@@ -409,12 +437,36 @@ class FakeStripe:
     def api_get_checkout_sessions(self, params, id):
         return self.get(id, "checkout.session")
 
+    def api_post_checkout_sessions_expire(self, params, id):
+        session = self.get(id, "checkout.session")
+        if session["status"] != "open":
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                "Only Checkout Sessions with a status in ['open'] can be expired.",
+            )
+        session["status"] = "expired"
+        return session
+
     def api_post_payment_intents(self, params):
         pm = self.get(params["payment_method"], "payment_method")
         if not _bool(params.get("confirm")) or not _bool(params.get("off_session")):
             raise StripeError(400, "invalid_request_error", "This fake only confirms off-session.")
+        redirects = (params.get("automatic_payment_methods") or {}).get("allow_redirects")
+        if not params.get("payment_method_types") and redirects != "never":
+            # Stripe: automatic payment methods may redirect, which an off-session confirmation cannot do.
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                "This PaymentIntent is configured to accept payment methods enabled in your Dashboard. "
+                "Because some of these payment methods might redirect your customer off of your page, you "
+                "must provide a `return_url`. If you don't want to accept redirect-based payment methods, "
+                "set `automatic_payment_methods[enabled]` to `true` and "
+                "`automatic_payment_methods[allow_redirects]` to `never`.",
+            )
         declined = pm["id"] in self.declined_payment_methods
-        status = "requires_payment_method" if declined else "succeeded"
+        needs_auth = pm["id"] in self.authentication_required_payment_methods
+        status = "requires_payment_method" if declined or needs_auth else "succeeded"
         if pm["id"] in self.processing_payment_methods:
             status = "processing"
         pi = self._payment_intent(
@@ -424,6 +476,19 @@ class FakeStripe:
             metadata=params.get("metadata", {}),
             status=status,
         )
+        if needs_auth:
+            pi["last_payment_error"] = {
+                "code": "authentication_required",
+                "message": "Your card was declined. This transaction requires authentication.",
+            }
+            raise StripeError(
+                402,
+                "card_error",
+                "Your card was declined. This transaction requires authentication.",
+                code="authentication_required",
+                decline_code="authentication_required",
+                payment_intent=pi,
+            )
         if declined:
             raise StripeError(
                 402,
@@ -497,8 +562,13 @@ class FakeStripe:
 
     def api_post_subscriptions(self, params, id):
         sub = self.get(id, "subscription")
-        if "cancel_at_period_end" in params:
-            sub["cancel_at_period_end"] = _bool(params["cancel_at_period_end"])
+        if "cancel_at_period_end" in params and sub["schedule"]:
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"The subscription is managed by the subscription schedule `{sub['schedule']}`, and "
+                "updating any cancelation behavior directly is not allowed. Please update the schedule instead.",
+            )
         if "items" in params:
             item = sub["items"]["data"][0]
             change = params["items"][0]
@@ -507,16 +577,43 @@ class FakeStripe:
             old, new = item["price"], self.get(change["price"], "price")
             pm = sub["default_payment_method"]
             if params.get("proration_behavior") == "always_invoice":
-                remaining = item["current_period_end"] - int(time.time())
-                total = item["current_period_end"] - item["current_period_start"]
-                amount = max(0, (new["unit_amount"] - old["unit_amount"]) * remaining // total)
                 if pm in self.declined_payment_methods:
                     if params.get("payment_behavior") == "error_if_incomplete":
                         raise StripeError(402, "card_error", "Your card was declined.", code="card_declined")
-                invoice = self.invoice(sub, "subscription_update", amount)
+                lines = self._proration_lines(item, old, new)
+                invoice = self.invoice(sub, "subscription_update", sum(line["amount"] for line in lines))
+                invoice["lines"]["data"] = lines
                 sub["latest_invoice"] = invoice["id"]
-            item["price"] = new
+            item["price"] = new  # the schedule and the cancel flag stay as they were (Stripe keeps them)
+        if "cancel_at_period_end" in params:
+            sub["cancel_at_period_end"] = _bool(params["cancel_at_period_end"])
+        if "metadata" in params:
+            sub["metadata"] = {**sub["metadata"], **params["metadata"]}
         return sub
+
+    def _proration_lines(self, item, old, new) -> list[dict]:
+        """Stripe's proration: unused time on the old price credited, remaining time on the new one
+        charged, each prorated to the second and rounded on its own line."""
+        now = int(time.time())
+        start, end = max(now, item["current_period_start"]), item["current_period_end"]
+        remaining, total = end - start, end - item["current_period_start"]
+        credit = -round(old["unit_amount"] * remaining / total)
+        charge = round(new["unit_amount"] * remaining / total)
+        return [
+            self._line(credit, old["id"], start, end, f"Unused time on {old['id']}"),
+            self._line(charge, new["id"], start, end, f"Remaining time on {new['id']}"),
+        ]
+
+    def _line(self, amount: int, price_id: str, start: int, end: int, description: str) -> dict:
+        return {
+            "id": self.new_id("il"),
+            "object": "line_item",
+            "amount": amount,
+            "currency": "usd",
+            "description": description,
+            "pricing": {"type": "price_details", "price_details": {"price": price_id, "product": ""}},
+            "period": {"start": start, "end": end},
+        }
 
     def api_delete_subscriptions(self, params, id):
         sub = self.get(id, "subscription")
@@ -694,7 +791,20 @@ class FakeStripe:
                     problems = stripe_contract.check_request(method, split.path, params)
                     fake.violations += problems
                     replay_key = (method, split.path, idem)
-                    if method != "GET" and idem and replay_key in fake.idempotent:
+                    injected = fake.take_failure(method, split.path)
+                    if injected is not None:  # 409 / 429 / 5xx played by a test: nothing happens, no key stored
+                        status, payload = injected.status, injected.body
+                    elif method != "GET" and idem and idem in fake.idempotent_params and (
+                        fake.idempotent_params[idem] != (method, split.path, params)
+                    ):  # Stripe: a key reused with other parameters is refused, never replayed
+                        error = StripeError(
+                            400,
+                            "idempotency_error",
+                            "Keys for idempotent requests can only be used with the same parameters they "
+                            "were first used with.",
+                        )
+                        status, payload = error.status, error.body
+                    elif method != "GET" and idem and replay_key in fake.idempotent:
                         status, payload = fake.idempotent[replay_key]
                     else:
                         try:
@@ -709,6 +819,7 @@ class FakeStripe:
                             status, payload = 500, {"error": {"type": "api_error", "message": repr(error)}}
                         if method != "GET" and idem:
                             fake.idempotent[replay_key] = (status, payload)
+                            fake.idempotent_params[idem] = (method, split.path, params)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

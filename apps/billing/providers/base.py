@@ -18,6 +18,8 @@ class ChargeResult:
     status: str  # "succeeded" | "processing" | "failed"
     external_id: str = ""
     failure_message: str = ""
+    amount_usd: Decimal | None = None  # what the provider charged, when it decides the amount (prorations)
+    metadata: dict = field(default_factory=dict)  # provider facts to keep on the payment (its invoice id)
 
 
 @dataclass(frozen=True)

@@ -168,8 +168,13 @@ def subscription_upgrade(*, account, new_plan: Plan, now=None) -> Subscription:
     result = get_provider(payment.provider).subscription_upgrade(
         subscription=subscription, new_plan=new_plan, payment=payment
     )
-    if result.status == "succeeded":
-        payment_succeed(payment_id=payment.pk, external_id=result.external_id)
+    if result.status == "succeeded":  # the amount Stripe invoiced, not our preview, is what was paid
+        payment_succeed(
+            payment_id=payment.pk,
+            external_id=result.external_id,
+            charged_usd=result.amount_usd,
+            metadata=result.metadata,
+        )
     elif result.status == "failed":
         payment_fail(payment_id=payment.pk, message=result.failure_message)
         raise ApplicationError(
@@ -178,7 +183,9 @@ def subscription_upgrade(*, account, new_plan: Plan, now=None) -> Subscription:
             code="payment_failed",
         )
     elif result.external_id:
-        Payment.objects.filter(pk=payment.pk).update(external_id=result.external_id)
+        Payment.objects.filter(pk=payment.pk).update(
+            external_id=result.external_id, metadata={**payment.metadata, **result.metadata}
+        )
     subscription.refresh_from_db()
     return subscription
 

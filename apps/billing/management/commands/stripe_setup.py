@@ -44,7 +44,7 @@ class Command(BaseCommand):
             endpoint.secret = secret
             endpoint.status = "enabled"
             endpoint.enabled_events = list(HANDLED_EVENTS)
-            endpoint.api_version = stripe.api_version
+            endpoint.api_version = settings.STRIPE_API_VERSION
             if wanted_uuid:
                 endpoint.djstripe_uuid = wanted_uuid
             path = f"/stripe/webhook/{endpoint.djstripe_uuid}/"
