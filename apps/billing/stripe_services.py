@@ -192,7 +192,9 @@ def _end_and_refund(provider: StripeProvider, remote, *, key: str) -> str:
     return refund["id"]
 
 
-def _refuse_second_subscription(provider: StripeProvider, *, payment: Payment, remote, current: str) -> Payment:
+def _refuse_second_subscription(
+    provider: StripeProvider, *, payment: Payment, remote, current: str
+) -> Payment:
     """A second subscription checkout was paid while the account already pays for one (two tabs).
 
     Two live subscriptions would charge the customer twice a month, so the newer one is canceled at

@@ -405,12 +405,15 @@ class FakeStripe:
                 "livemode": False,
                 "created": int(time.time()),
             }
-        ) | self._remember(session_id, {
-            "line_items": line_items,
-            "payment_intent_metadata": params.get("payment_intent_data", {}).get("metadata", {}),
-            "payment_method_options": params.get("payment_method_options", {}),
-            "subscription_metadata": params.get("subscription_data", {}).get("metadata", {}),
-        })
+        ) | self._remember(
+            session_id,
+            {
+                "line_items": line_items,
+                "payment_intent_metadata": params.get("payment_intent_data", {}).get("metadata", {}),
+                "payment_method_options": params.get("payment_method_options", {}),
+                "subscription_metadata": params.get("subscription_data", {}).get("metadata", {}),
+            },
+        )
 
     def fail_next(self, method: str, path_prefix: str, status: int) -> None:
         """Answer the next matching request with Stripe's 409 / 429 / 5xx (nothing happens on Stripe)."""
@@ -792,10 +795,15 @@ class FakeStripe:
                     fake.violations += problems
                     replay_key = (method, split.path, idem)
                     injected = fake.take_failure(method, split.path)
-                    if injected is not None:  # 409 / 429 / 5xx played by a test: nothing happens, no key stored
+                    if (
+                        injected is not None
+                    ):  # 409 / 429 / 5xx played by a test: nothing happens, no key stored
                         status, payload = injected.status, injected.body
-                    elif method != "GET" and idem and idem in fake.idempotent_params and (
-                        fake.idempotent_params[idem] != (method, split.path, params)
+                    elif (
+                        method != "GET"
+                        and idem
+                        and idem in fake.idempotent_params
+                        and (fake.idempotent_params[idem] != (method, split.path, params))
                     ):  # Stripe: a key reused with other parameters is refused, never replayed
                         error = StripeError(
                             400,
@@ -810,8 +818,9 @@ class FakeStripe:
                         try:
                             if problems:  # Stripe refuses what its own API definition does not allow
                                 raise StripeError(400, "invalid_request_error", "; ".join(problems))
-                            status, payload = 200, fake.checked(
-                                fake.handle(method, split.path, params, api_key, idem)
+                            status, payload = (
+                                200,
+                                fake.checked(fake.handle(method, split.path, params, api_key, idem)),
                             )
                         except StripeError as error:
                             status, payload = error.status, error.body

@@ -122,9 +122,17 @@ def _check_form(value, tp, where: str) -> list[str]:
     if tp is bool:
         return [] if value in ("true", "false") else [f"{where}: {value!r} is not a boolean"]
     if tp is int:
-        return [] if isinstance(value, str) and re.fullmatch(r"-?\d+", value) else [f"{where}: {value!r} not int"]
+        return (
+            []
+            if isinstance(value, str) and re.fullmatch(r"-?\d+", value)
+            else [f"{where}: {value!r} not int"]
+        )
     if tp is float:
-        return [] if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value) else [f"{where}: not float"]
+        return (
+            []
+            if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value)
+            else [f"{where}: not float"]
+        )
     if tp is str:
         return [] if isinstance(value, str) else [f"{where}: expected a string, got {value!r}"]
     return []  # Any and other open types
@@ -245,7 +253,11 @@ def check_object(data: dict, where: str = "") -> list[str]:
     kind = data["object"]
     where = where or kind
     if kind == "list":
-        return [p for index, item in enumerate(data.get("data", [])) for p in check_object(item, f"{where}[{index}]")]
+        return [
+            p
+            for index, item in enumerate(data.get("data", []))
+            for p in check_object(item, f"{where}[{index}]")
+        ]
     cls = OBJECT_CLASSES.get(kind)
     if cls is None:
         return []

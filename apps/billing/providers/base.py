@@ -68,6 +68,12 @@ class PaymentProvider(ABC):
     def read_payment(self, *, external_id: str) -> PaymentInfo:
         """Re-read a payment (checkout session or payment intent) from the provider."""
 
+    def checkout_expire(self, *, payment) -> bool:
+        """Close `payment`'s open hosted checkout so it can no longer be paid. True when it is closed
+        unpaid; False when it may still be (or was) paid: then its webhook settles it. Providers that
+        cannot close a checkout answer False and it stays open."""
+        return False
+
     # Subscriptions (SUBSCRIPTION_CONTRACT). Our `Subscription` and `Plan` rows; amounts come from `payment`.
 
     @abstractmethod

@@ -184,6 +184,21 @@ class StripeProvider(PaymentProvider):
         )
         return CheckoutSession(url=session["url"], external_id=session["id"])
 
+    def checkout_expire(self, *, payment) -> bool:
+        """Expire an open Checkout Session; a session already completed is left to its webhook."""
+        if not payment.external_id.startswith("cs_"):
+            return False
+        try:
+            session = self.client.v1.checkout.sessions.expire(
+                payment.external_id, options={"idempotency_key": f"{payment.idempotency_key}:expire"}
+            )
+        except stripe.InvalidRequestError:  # not open any more: completed (paid or paying) or expired
+            session = self.read_checkout_session(payment.external_id)
+        return session["status"] == "expired" and session["payment_status"] not in (
+            "paid",
+            "no_payment_required",
+        )
+
     def charge_saved_method(self, *, payment, payment_method) -> ChargeResult:
         """Confirm off-session with a saved card. Stripe refuses a redirect-capable off-session confirmation,
         so the intent is card-only; any refusal (decline, `authentication_required`, a 400) fails the payment:
@@ -213,7 +228,9 @@ class StripeProvider(PaymentProvider):
             if stripe_retryable(error):
                 raise  # 409/429/5xx/network: the same idempotency key may be tried again
             logger.error("Stripe refused the off-session charge of payment %s: %s", payment.pk, error)
-            return ChargeResult(status="failed", failure_message=_("The payment provider refused the charge."))
+            return ChargeResult(
+                status="failed", failure_message=_("The payment provider refused the charge.")
+            )
         status = _INTENT_STATUS.get(intent["status"], "processing")
         message = ""
         if intent["status"] == "requires_action":  # 3-D Secure wanted: cannot be done off-session
@@ -266,7 +283,9 @@ class StripeProvider(PaymentProvider):
                 if kind in ("payment_intent", "charge") and record["payment"].get(kind):
                     target = record["payment"][kind]
                     return {kind: target if isinstance(target, str) else target["id"]}
-            raise stripe.InvalidRequestError(f"Invoice {invoice_id} has no paid payment to refund.", "invoice")
+            raise stripe.InvalidRequestError(
+                f"Invoice {invoice_id} has no paid payment to refund.", "invoice"
+            )
         if payment.external_id.startswith("pi_"):
             return {"payment_intent": payment.external_id}
         if payment.external_id.startswith(("ch_", "py_")):
@@ -363,7 +382,9 @@ class StripeProvider(PaymentProvider):
         """
         remote = self.read_subscription(subscription.external_id)
         if remote.get("schedule"):
-            schedule_id = remote["schedule"] if isinstance(remote["schedule"], str) else remote["schedule"]["id"]
+            schedule_id = (
+                remote["schedule"] if isinstance(remote["schedule"], str) else remote["schedule"]["id"]
+            )
             schedule = self.client.v1.subscription_schedules.retrieve(schedule_id)
             if schedule["status"] in ("not_started", "active"):
                 self.client.v1.subscription_schedules.release(

@@ -8,7 +8,6 @@ to /stripe/webhook/<its uuid>/ with the events printed below enabled.
 
 import uuid
 
-import stripe
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
