@@ -336,3 +336,30 @@ def test_one_stripe_error_does_not_stall_the_grace_expiry_job(
     assert set(Subscription.objects.filter(account__in=accounts).values_list("plan__tier", flat=True)) == {
         "free"
     }
+
+
+# -- (6) a refund Stripe reverses after it succeeded --------------------------------------------------------
+
+
+def test_a_refund_that_fails_after_succeeding_is_recorded_once(
+    user, fake_stripe, stripe_subscribe, deliver, django_capture_on_commit_callbacks
+):
+    payment, _sub_id = stripe_subscribe(user, "pro")
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = refund_request(account=user)
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
+    payment.refresh_from_db()
+    assert payment.refunded_usd == refund.amount_usd
+
+    allocation = RefundAllocation.objects.get(refund=refund)
+    remote = fake_stripe.settle_refund(allocation.external_id, "failed")
+    for _delivery in range(2):  # refund.failed, and Stripe retrying it: recorded once
+        assert deliver(fake_stripe.event("refund.failed", remote)).status_code == 200
+
+    refund.refresh_from_db()
+    payment.refresh_from_db()
+    allocation.refresh_from_db()
+    assert (refund.status, allocation.status, payment.refunded_usd) == ("failed", "failed", Decimal("0.00"))
+    assert "contact support" in refund.failure_message
+    assert AuditEvent.objects.filter(account=user, event_type="refund.reversed").count() == 1
