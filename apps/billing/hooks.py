@@ -50,3 +50,8 @@ provider_subscription_ended = Hook("billing.provider_subscription_ended")
 # send(external_id=..., provider_status="pending|succeeded|failed|canceled") -> [Refund | None]:
 # a provider refund changed state.
 provider_refund_changed = Hook("billing.provider_refund_changed")
+
+# send(payment=Payment, dispute_id=..., status="open|won|lost", amount_usd=Decimal, reason=...): a charge
+# was disputed (status "open": the money is held by the bank), or the dispute closed. The app that
+# credited the payment decides what to freeze, claw back or restore (the wallet for top-ups).
+provider_payment_disputed = Hook("billing.provider_payment_disputed")

@@ -441,3 +441,79 @@ def stripe_charge_refunds_sync(*, payment_intent_id: str) -> list:
 def _refund_changed(*, external_id: str, provider_status: str) -> list:
     results = hooks.provider_refund_changed.send(external_id=external_id, provider_status=provider_status)
     return [result for result in results if result is not None]
+
+
+# Stripe dispute statuses in our vocabulary: open (funds held, evidence pending), won, lost.
+DISPUTE_STATUS = {"won": "won", "lost": "lost", "prevented": "won", "warning_closed": "won"}
+
+
+def stripe_dispute_sync(*, dispute_id: str) -> Payment | None:
+    """`charge.dispute.*`: re-read the dispute, record it on the payment it disputes, hand it up.
+
+    Recorded once per status on the payment (`metadata["dispute"]`) with an audit event staff see. An
+    open dispute raises a healthy account to `monitored` with the reason; a won dispute puts back the
+    status it raised. What the disputed credits do is the crediting app's decision (the hook).
+    """
+    from apps.accounts.models import AccountStatus
+    from apps.accounts.services import account_set_status
+
+    dispute = StripeProvider().client.v1.disputes.retrieve(dispute_id)
+    intent_id = dispute.get("payment_intent") or ""
+    payment = (
+        Payment.objects.filter(provider="stripe", metadata__payment_intent=intent_id).first()
+        or Payment.objects.filter(provider="stripe", external_id=intent_id).first()
+        if intent_id
+        else None
+    )
+    if payment is None:
+        logger.error("Stripe dispute %s names no payment of ours (%s)", dispute_id, intent_id)
+        return None
+    status = DISPUTE_STATUS.get(dispute["status"], "open")
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("account").get(pk=payment.pk)
+        before = payment.metadata.get("dispute") or {}
+        if before.get("status") == status and before.get("id") == dispute["id"]:
+            return payment  # a replayed or repeated event
+        account = payment.account
+        raised = before.get("raised_account_status", False)
+        if status == "open" and account.status == AccountStatus.HEALTHY:
+            account_set_status(
+                account=account,
+                status=AccountStatus.MONITORED,
+                reason=_("Payment disputed with the bank (%(reason)s).") % {"reason": dispute["reason"]},
+                actor=None,
+            )
+            raised = True
+        elif status == "won" and raised and account.status == AccountStatus.MONITORED:
+            account_set_status(
+                account=account,
+                status=AccountStatus.HEALTHY,
+                reason=_("Payment dispute won."),
+                actor=None,
+            )
+            raised = False
+        payment.metadata = {
+            **payment.metadata,
+            "dispute": {
+                "id": dispute["id"],
+                "status": status,
+                "reason": dispute["reason"],
+                "amount_usd": str(from_cents(dispute["amount"])),
+                "raised_account_status": raised,
+            },
+        }
+        payment.save(update_fields=["metadata", "updated_at"])
+        audit_record(
+            event_type=f"payment.dispute_{status}",
+            account=account,
+            subject=payment,
+            details={"dispute": dispute["id"], "reason": dispute["reason"], "amount_cents": dispute["amount"]},
+        )
+        hooks.provider_payment_disputed.send(
+            payment=payment,
+            dispute_id=dispute["id"],
+            status=status,
+            amount_usd=from_cents(dispute["amount"]),
+            reason=dispute["reason"],
+        )
+    return payment

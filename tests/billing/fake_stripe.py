@@ -329,6 +329,7 @@ class FakeStripe:
         ("POST", "/v1/refunds/{id}", "post_refunds_id"),
         ("GET", "/v1/events/{id}", "get_events"),
         ("GET", "/v1/charges/{id}", "get_charges"),
+        ("GET", "/v1/disputes/{id}", "get_disputes"),
     ]
 
     def handle(self, method: str, path: str, params: dict, api_key: str, idem: str | None):
@@ -729,8 +730,11 @@ class FakeStripe:
 
     def charge_of(self, refund_id: str) -> dict:
         """The Charge of a refund's PaymentIntent, as a `charge.refunded` event carries it (stored for GET)."""
-        refund = self.objects[refund_id]
-        pi = self.objects[refund["payment_intent"]]
+        return self.charge_for(self.objects[refund_id]["payment_intent"])
+
+    def charge_for(self, intent_id: str, *, disputed: bool = False) -> dict:
+        """The Charge of a PaymentIntent as Stripe would return it now (stored for GET)."""
+        pi = self.objects[intent_id]
         charge_id = pi.get("latest_charge") or self.new_id("ch")
         pi["latest_charge"] = charge_id
         refunded = sum(
@@ -766,10 +770,49 @@ class FakeStripe:
                 "receipt_url": None,
                 "source": None,
                 "transfer_group": None,
-                "disputed": False,
+                "disputed": disputed,
                 "statement_descriptor": None,
             }
         )
+
+    def dispute(self, intent_id: str, *, status: str = "needs_response", reason: str = "fraudulent") -> dict:
+        """The cardholder disputes a PaymentIntent's charge (a `pm_card_createDispute` payment)."""
+        pi = self.objects[intent_id]
+        charge_id = self.charge_for(intent_id, disputed=True)["id"]
+        existing = next(
+            (o for o in self.objects.values() if o["object"] == "dispute" and o["payment_intent"] == intent_id),
+            None,
+        )
+        if existing is not None:
+            existing["status"] = status
+            return existing
+        return self.put(
+            {
+                "id": self.new_id("dp"),
+                "object": "dispute",
+                "amount": pi["amount_received"],
+                "currency": "usd",
+                "charge": charge_id,
+                "payment_intent": intent_id,
+                "reason": reason,
+                "status": status,
+                "created": int(time.time()),
+                "livemode": False,
+                "is_charge_refundable": False,
+                "metadata": {},
+                "balance_transactions": [],
+                "evidence": {},
+                "evidence_details": {
+                    "due_by": int(time.time()) + 7 * 24 * 3600,
+                    "has_evidence": False,
+                    "past_due": False,
+                    "submission_count": 0,
+                },
+            }
+        )
+
+    def api_get_disputes(self, params, id):
+        return self.get(id, "dispute")
 
     def api_get_charges(self, params, id):
         return self.get(id, "charge")

@@ -363,3 +363,43 @@ def test_a_refund_that_fails_after_succeeding_is_recorded_once(
     assert (refund.status, allocation.status, payment.refunded_usd) == ("failed", "failed", Decimal("0.00"))
     assert "contact support" in refund.failure_message
     assert AuditEvent.objects.filter(account=user, event_type="refund.reversed").count() == 1
+
+
+# -- (5) disputes ---------------------------------------------------------------------------------------
+
+
+def test_a_dispute_marks_the_payment_monitors_the_account_and_a_won_one_restores_it(
+    user, fake_stripe, deliver, fulfilled
+):
+    from apps.billing import hooks
+
+    handed_up = []
+
+    def record(**kw):
+        handed_up.append((kw["payment"].pk, kw["status"]))
+
+    hooks.provider_payment_disputed.register(record)
+    try:
+        card = _card(fake_stripe, user)
+        payment = payment_charge_saved_method(payment=_auto_topup(user, "auto:9"), payment_method=card)
+        dispute = fake_stripe.dispute(payment.external_id)
+        for _delivery in range(2):  # created, and Stripe retrying it: one change
+            assert deliver(fake_stripe.event("charge.dispute.created", dispute)).status_code == 200
+
+        payment.refresh_from_db()
+        user.refresh_from_db()
+        assert payment.metadata["dispute"]["status"] == "open"
+        assert payment.metadata["dispute"]["amount_usd"] == "25.00"
+        assert user.status == "monitored"
+        assert AuditEvent.objects.get(account=user, event_type="account.status_changed").details["reason"] == (
+            "Payment disputed with the bank (fraudulent)."
+        )
+
+        won = fake_stripe.dispute(payment.external_id, status="won")
+        assert deliver(fake_stripe.event("charge.dispute.closed", won)).status_code == 200
+        user.refresh_from_db()
+        assert user.status == "healthy"
+        assert handed_up == [(payment.pk, "open"), (payment.pk, "won")]
+        assert AuditEvent.objects.filter(account=user, event_type__startswith="payment.dispute_").count() == 2
+    finally:
+        hooks.provider_payment_disputed.unregister(record)
