@@ -507,7 +507,11 @@ def stripe_dispute_sync(*, dispute_id: str) -> Payment | None:
             event_type=f"payment.dispute_{status}",
             account=account,
             subject=payment,
-            details={"dispute": dispute["id"], "reason": dispute["reason"], "amount_cents": dispute["amount"]},
+            details={
+                "dispute": dispute["id"],
+                "reason": dispute["reason"],
+                "amount_cents": dispute["amount"],
+            },
         )
         hooks.provider_payment_disputed.send(
             payment=payment,

@@ -240,7 +240,9 @@ def refund_part_reversed(*, allocation_id: int, provider_status: str) -> Refund:
     by asking for the refund); staff settle it with the customer, e.g. by refunding another way.
     """
     with transaction.atomic():
-        allocation = RefundAllocation.objects.select_for_update().select_related("refund").get(pk=allocation_id)
+        allocation = (
+            RefundAllocation.objects.select_for_update().select_related("refund").get(pk=allocation_id)
+        )
         refund = Refund.objects.select_for_update().select_related("account").get(pk=allocation.refund_id)
         if allocation.status != RefundStatus.SUCCEEDED:
             return refund  # recorded already (a replayed or second event)

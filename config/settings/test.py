@@ -20,3 +20,4 @@ STRIPE_SECRET_KEY = ""
 PAYMENT_PROVIDER = "sandbox"
 STRIPE_MAX_NETWORK_RETRIES = 0  # the local fake answers at once; a retry would only sleep
 GATEWAY_TOKEN = "test-gateway-token"
+STRIPE_REHEARSAL_POLL_SECONDS = 0  # the fake answers at once

@@ -83,6 +83,7 @@ class FakeStripe:
     idempotent_params: dict = field(default_factory=dict)  # key -> the request it was first used with
     failures: list = field(default_factory=list)  # [(method, path prefix, StripeError)] answered once each
     authentication_required_payment_methods: set = field(default_factory=set)  # 3-D Secure cards
+    dispute_payment_methods: set = field(default_factory=set)  # pm_card_createDispute: disputed once paid
     customer_balance: dict = field(default_factory=dict)  # customer id -> credit in cents (negative)
     private: dict = field(default_factory=dict)  # object id -> the fake's own bookkeeping
     violations: list = field(default_factory=list)  # stripe-python contract breaches (request or response)
@@ -330,6 +331,14 @@ class FakeStripe:
         ("GET", "/v1/events/{id}", "get_events"),
         ("GET", "/v1/charges/{id}", "get_charges"),
         ("GET", "/v1/disputes/{id}", "get_disputes"),
+        ("GET", "/v1/disputes", "list_disputes"),
+        ("POST", "/v1/customers/{id}", "post_customers_id"),
+        ("POST", "/v1/payment_methods/{id}/attach", "post_payment_methods_attach"),
+        ("POST", "/v1/subscriptions", "post_subscriptions_create"),
+        ("POST", "/v1/test_helpers/test_clocks", "post_test_clocks"),
+        ("GET", "/v1/test_helpers/test_clocks/{id}", "get_test_clocks"),
+        ("POST", "/v1/test_helpers/test_clocks/{id}/advance", "post_test_clocks_advance"),
+        ("DELETE", "/v1/test_helpers/test_clocks/{id}", "delete_test_clocks"),
     ]
 
     def handle(self, method: str, path: str, params: dict, api_key: str, idem: str | None):
@@ -363,6 +372,7 @@ class FakeStripe:
                 "livemode": False,
                 "created": int(time.time()),
                 "invoice_settings": {"default_payment_method": None},
+                "test_clock": params.get("test_clock"),
             }
         )
 
@@ -502,6 +512,8 @@ class FakeStripe:
                 decline_code="generic_decline",
                 payment_intent=pi,
             )
+        if pm["id"] in self.dispute_payment_methods and status == "succeeded":
+            self.dispute(pi["id"])
         return pi
 
     def api_get_payment_intents(self, params, id):
@@ -780,7 +792,11 @@ class FakeStripe:
         pi = self.objects[intent_id]
         charge_id = self.charge_for(intent_id, disputed=True)["id"]
         existing = next(
-            (o for o in self.objects.values() if o["object"] == "dispute" and o["payment_intent"] == intent_id),
+            (
+                o
+                for o in self.objects.values()
+                if o["object"] == "dispute" and o["payment_intent"] == intent_id
+            ),
             None,
         )
         if existing is not None:
@@ -810,6 +826,87 @@ class FakeStripe:
                 },
             }
         )
+
+    # -- what `manage.py stripe_rehearsal` uses: test clocks, attaching test cards, direct subscriptions ----
+    TEST_CARDS = {"pm_card_visa", "pm_card_authenticationRequired", "pm_card_createDispute"}
+
+    def api_post_test_clocks(self, params):
+        return self.put(
+            {
+                "id": self.new_id("clock"),
+                "object": "test_helpers.test_clock",
+                "frozen_time": int(params["frozen_time"]),
+                "name": params.get("name"),
+                "status": "ready",
+                "created": int(time.time()),
+                "livemode": False,
+                "deletes_after": int(time.time()) + 30 * 24 * 3600,
+            }
+        )
+
+    def api_get_test_clocks(self, params, id):
+        return self.get(id, "test_helpers.test_clock")
+
+    def api_post_test_clocks_advance(self, params, id):
+        clock = self.get(id, "test_helpers.test_clock")
+        frozen = int(params["frozen_time"])
+        if frozen <= clock["frozen_time"]:
+            raise StripeError(400, "invalid_request_error", "The frozen time must be after the current one.")
+        clock["frozen_time"] = frozen
+        customers = {
+            o["id"] for o in self.objects.values() if o["object"] == "customer" and o.get("test_clock") == id
+        }
+        for sub in [
+            o for o in self.objects.values() if o["object"] == "subscription" and o["customer"] in customers
+        ]:
+            while sub["status"] == "active" and sub["items"]["data"][0]["current_period_end"] <= frozen:
+                self.renew(sub["id"])
+        return clock
+
+    def api_delete_test_clocks(self, params, id):
+        self.get(id, "test_helpers.test_clock")
+        del self.objects[id]
+        return {"id": id, "object": "test_helpers.test_clock", "deleted": True}
+
+    def api_post_customers_id(self, params, id):
+        customer = self.get(id, "customer")
+        settings_ = params.get("invoice_settings") or {}
+        if "default_payment_method" in settings_:
+            self.get(settings_["default_payment_method"], "payment_method")
+            customer["invoice_settings"]["default_payment_method"] = settings_["default_payment_method"]
+        return customer
+
+    def api_post_payment_methods_attach(self, params, id):
+        customer = self.get(params["customer"], "customer")["id"]
+        if id not in self.TEST_CARDS:
+            method = self.get(id, "payment_method")
+            method["customer"] = customer
+            return method
+        method = self.payment_method(customer=customer)
+        if id == "pm_card_authenticationRequired":
+            self.authentication_required_payment_methods.add(method["id"])
+        if id == "pm_card_createDispute":
+            self.dispute_payment_methods.add(method["id"])
+        return method
+
+    def api_post_subscriptions_create(self, params):
+        customer = self.get(params["customer"], "customer")
+        price = self.get(params["items"][0]["price"], "price")
+        method = (
+            params.get("default_payment_method") or customer["invoice_settings"]["default_payment_method"]
+        )
+        if not method:
+            raise StripeError(400, "invalid_request_error", "This customer has no attached payment source.")
+        sub = self._subscription(customer["id"], price, method, params.get("metadata", {}))
+        sub["latest_invoice"] = self.invoice(sub, "subscription_create", price["unit_amount"])["id"]
+        return sub
+
+    def api_list_disputes(self, params):
+        intent = params.get("payment_intent")
+        data = [
+            o for o in self.objects.values() if o["object"] == "dispute" and o["payment_intent"] == intent
+        ]
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/disputes"}
 
     def api_get_disputes(self, params, id):
         return self.get(id, "dispute")

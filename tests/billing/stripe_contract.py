@@ -19,6 +19,7 @@ import typing
 import stripe
 import stripe.params as P
 import stripe.params.checkout as PC
+import stripe.params.test_helpers as PT
 from stripe._request_options import RequestOptions
 from stripe._stripe_object import UntypedStripeObject
 from stripe._util import convert_to_stripe_object
@@ -55,6 +56,14 @@ REQUEST_PARAMS = [
     ("GET", r"/v1/charges/[^/]+", P.ChargeRetrieveParams),
     ("GET", r"/v1/disputes/[^/]+", P.DisputeRetrieveParams),
     ("GET", r"/v1/account", P.AccountRetrieveCurrentParams),
+    ("POST", r"/v1/customers/[^/]+", P.CustomerUpdateParams),
+    ("POST", r"/v1/payment_methods/[^/]+/attach", P.PaymentMethodAttachParams),
+    ("POST", r"/v1/subscriptions", P.SubscriptionCreateParams),
+    ("GET", r"/v1/disputes", P.DisputeListParams),
+    ("POST", r"/v1/test_helpers/test_clocks", PT.TestClockCreateParams),
+    ("GET", r"/v1/test_helpers/test_clocks/[^/]+", PT.TestClockRetrieveParams),
+    ("POST", r"/v1/test_helpers/test_clocks/[^/]+/advance", PT.TestClockAdvanceParams),
+    ("DELETE", r"/v1/test_helpers/test_clocks/[^/]+", PT.TestClockDeleteParams),
 ]
 
 _OPTIONS = set(RequestOptions.__annotations__)
@@ -181,6 +190,7 @@ OBJECT_CLASSES = {
     "charge": stripe.Charge,
     "dispute": stripe.Dispute,
     "event": stripe.Event,
+    "test_helpers.test_clock": stripe.test_helpers.TestClock,
 }
 
 # The fields Flowport reads, per object (they must be present, typed as the pinned version declares).

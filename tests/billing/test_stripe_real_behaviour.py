@@ -391,9 +391,9 @@ def test_a_dispute_marks_the_payment_monitors_the_account_and_a_won_one_restores
         assert payment.metadata["dispute"]["status"] == "open"
         assert payment.metadata["dispute"]["amount_usd"] == "25.00"
         assert user.status == "monitored"
-        assert AuditEvent.objects.get(account=user, event_type="account.status_changed").details["reason"] == (
-            "Payment disputed with the bank (fraudulent)."
-        )
+        assert AuditEvent.objects.get(account=user, event_type="account.status_changed").details[
+            "reason"
+        ] == ("Payment disputed with the bank (fraudulent).")
 
         won = fake_stripe.dispute(payment.external_id, status="won")
         assert deliver(fake_stripe.event("charge.dispute.closed", won)).status_code == 200
