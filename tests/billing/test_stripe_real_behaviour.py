@@ -403,3 +403,14 @@ def test_a_dispute_marks_the_payment_monitors_the_account_and_a_won_one_restores
         assert AuditEvent.objects.filter(account=user, event_type__startswith="payment.dispute_").count() == 2
     finally:
         hooks.provider_payment_disputed.unregister(record)
+
+
+def test_the_readme_lists_exactly_the_handled_events():
+    import re
+    from pathlib import Path
+
+    from apps.billing.stripe_handlers import HANDLED_EVENTS
+
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    block = readme.split("<!-- stripe-events -->")[1].split("<!-- /stripe-events -->")[0]
+    assert re.findall(r"`([a-z_.]+)`", block) == list(HANDLED_EVENTS)
