@@ -37,7 +37,26 @@ class SubscriptionOwner:
 # invoices become that account's RENEWAL payments; the payment handlers then apply them).
 provider_subscription_owner = Hook("billing.provider_subscription_owner")
 
-# send_one(account=...) -> str | None: the provider subscription the account pays for now (its external id),
+
+@dataclass(frozen=True)
+class CurrentSubscription:
+    """The provider subscription an account pays for now, as our side knows it."""
+
+    external_id: str
+    active: bool  # False: past due (a new paid checkout replaces it)
+
+
+class ProviderSubscriptionConflict(Exception):
+    """Raised by a SUBSCRIPTION payment handler (under the subscription row lock, so two completions at
+    once are serialised) when the account already pays for another active provider subscription: the
+    payment is not applied, and billing cancels and refunds the newer provider subscription."""
+
+    def __init__(self, current: str):
+        super().__init__(current)
+        self.current = current
+
+
+# send_one(account=...) -> CurrentSubscription | None: the provider subscription the account pays for now,
 # or None when it has none (Free). A second paid subscription checkout is reconciled against it.
 provider_subscription_current = Hook("billing.provider_subscription_current")
 

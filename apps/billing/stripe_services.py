@@ -134,8 +134,13 @@ def stripe_checkout_session_settle(*, session_id: str) -> Payment | None:
         if remote.get("latest_invoice"):
             invoice = provider.read_invoice(remote["latest_invoice"])
         current = hooks.provider_subscription_current.send_one(account=payment.account)
-        if current and current != remote["id"] and _still_live(provider, current):
-            return _refuse_second_subscription(provider, payment=payment, remote=remote, current=current)
+        replaces = ""
+        if current and current.external_id != remote["id"] and _still_live(provider, current.external_id):
+            if current.active:
+                return _refuse_second_subscription(
+                    provider, payment=payment, remote=remote, current=current.external_id
+                )
+            replaces = current.external_id  # past due, paid again by a new checkout: the old one must end
         external_id, method_id = remote["id"], remote.get("default_payment_method")
         metadata = {
             "period_start": start.isoformat(),
@@ -150,7 +155,32 @@ def stripe_checkout_session_settle(*, session_id: str) -> Payment | None:
         external_id, metadata = intent["id"], {"payment_intent": intent["id"]}
         method_id = intent.get("payment_method") if payment.metadata.get("save_method") else None
     _save_card(provider, account=payment.account, method_id=method_id)
-    return _succeed(payment, metadata=metadata, external_id=external_id, invoice=invoice)
+    try:
+        settled = _succeed(payment, metadata=metadata, external_id=external_id, invoice=invoice)
+    except hooks.ProviderSubscriptionConflict as conflict:  # lost a race with another paid checkout
+        return _refuse_second_subscription(provider, payment=payment, remote=remote, current=conflict.current)
+    if session["mode"] == "subscription" and replaces and settled.status == PaymentStatus.SUCCEEDED:
+        _end_replaced(provider, subscription_id=replaces, payment=settled)
+    return settled
+
+
+def _end_replaced(provider: StripeProvider, *, subscription_id: str, payment: Payment) -> None:
+    """The past-due subscription a new checkout replaced: cancel it so Stripe stops retrying its invoice."""
+    try:
+        provider.client.v1.subscriptions.cancel(
+            subscription_id,
+            params={"prorate": False},
+            options={"idempotency_key": f"flowport:replaced:{subscription_id}"},
+        )
+    except stripe.StripeError:  # the webhook is retried by Stripe only on failure; staff see the audit
+        logger.exception("Canceling replaced Stripe subscription %s failed", subscription_id)
+    with transaction.atomic():
+        audit_record(
+            event_type="payment.replaced_subscription_canceled",
+            account=payment.account,
+            subject=payment,
+            details={"replaced": subscription_id},
+        )
 
 
 ENDED = ("canceled", "incomplete_expired")

@@ -136,6 +136,28 @@ def test_second_paid_subscription_checkout_is_canceled_and_refunded_in_full(
     assert first.status == PaymentStatus.SUCCEEDED
 
 
+def test_paying_again_while_past_due_replaces_the_old_subscription_and_ends_it(
+    user, fake_stripe, stripe_subscribe
+):
+    _first, old_sub = stripe_subscribe(user, "pro", key="first")
+    fake_stripe.objects[old_sub]["status"] = "past_due"
+    Subscription.objects.filter(account=user).update(
+        status=SubscriptionStatus.PAST_DUE, past_due_since=timezone.now()
+    )
+
+    second, new_sub = stripe_subscribe(user, "max", key="again")
+
+    assert second.status == PaymentStatus.SUCCEEDED
+    subscription = Subscription.objects.select_related("plan").get(account=user)
+    assert (subscription.plan.tier, subscription.status, subscription.external_id) == (
+        "max",
+        "active",
+        new_sub,
+    )
+    assert fake_stripe.objects[old_sub]["status"] == "canceled"  # Stripe stops retrying the old invoice
+    assert refund_posts(fake_stripe) == []
+
+
 def test_opening_a_checkout_for_another_plan_expires_the_open_one(user, fake_stripe, deliver):
     from apps.plans.services import subscription_start_checkout
 
