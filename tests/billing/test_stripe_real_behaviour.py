@@ -390,41 +390,63 @@ def test_a_refund_that_fails_after_succeeding_is_recorded_once(
 # -- (5) disputes ---------------------------------------------------------------------------------------
 
 
-def test_a_dispute_marks_the_payment_monitors_the_account_and_a_won_one_restores_it(
-    user, fake_stripe, deliver, fulfilled
+def test_a_dispute_claws_back_the_credits_monitors_the_account_and_a_won_one_restores_both(
+    user, fake_stripe, deliver
 ):
-    from apps.billing import hooks
+    from apps.wallet.models import Wallet
 
-    handed_up = []
+    card = _card(fake_stripe, user)
+    payment = payment_charge_saved_method(payment=_auto_topup(user, "auto:9"), payment_method=card)
+    wallet = Wallet.objects.get(account=user)
+    assert wallet.total_balance == Decimal("30.00")  # $25 top-up + 20% bonus
+    Wallet.objects.filter(pk=wallet.pk).update(auto_topup_enabled=True)
 
-    def record(**kw):
-        handed_up.append((kw["payment"].pk, kw["status"]))
+    dispute = fake_stripe.dispute(payment.external_id)
+    for _delivery in range(2):  # created, and Stripe retrying it: one change
+        assert deliver(fake_stripe.event("charge.dispute.created", dispute)).status_code == 200
 
-    hooks.provider_payment_disputed.register(record)
-    try:
-        card = _card(fake_stripe, user)
-        payment = payment_charge_saved_method(payment=_auto_topup(user, "auto:9"), payment_method=card)
-        dispute = fake_stripe.dispute(payment.external_id)
-        for _delivery in range(2):  # created, and Stripe retrying it: one change
-            assert deliver(fake_stripe.event("charge.dispute.created", dispute)).status_code == 200
+    payment.refresh_from_db()
+    user.refresh_from_db()
+    wallet.refresh_from_db()
+    assert payment.metadata["dispute"]["status"] == "open"
+    assert payment.metadata["dispute"]["amount_usd"] == "25.00"
+    assert (wallet.total_balance, wallet.arrears, wallet.auto_topup_enabled) == (
+        Decimal("0"),
+        Decimal("0"),
+        False,
+    )
+    assert user.status == "monitored"
+    assert AuditEvent.objects.get(account=user, event_type="account.status_changed").details["reason"] == (
+        "Payment disputed with the bank (fraudulent)."
+    )
 
-        payment.refresh_from_db()
-        user.refresh_from_db()
-        assert payment.metadata["dispute"]["status"] == "open"
-        assert payment.metadata["dispute"]["amount_usd"] == "25.00"
-        assert user.status == "monitored"
-        assert AuditEvent.objects.get(account=user, event_type="account.status_changed").details[
-            "reason"
-        ] == ("Payment disputed with the bank (fraudulent).")
-
-        won = fake_stripe.dispute(payment.external_id, status="won")
+    won = fake_stripe.dispute(payment.external_id, status="won")
+    for _delivery in range(2):
         assert deliver(fake_stripe.event("charge.dispute.closed", won)).status_code == 200
-        user.refresh_from_db()
-        assert user.status == "healthy"
-        assert handed_up == [(payment.pk, "open"), (payment.pk, "won")]
-        assert AuditEvent.objects.filter(account=user, event_type__startswith="payment.dispute_").count() == 2
-    finally:
-        hooks.provider_payment_disputed.unregister(record)
+    user.refresh_from_db()
+    wallet.refresh_from_db()
+    assert user.status == "healthy"
+    assert wallet.total_balance == Decimal("30.00")
+    assert AuditEvent.objects.filter(account=user, event_type__startswith="payment.dispute_").count() == 2
+
+
+def test_credits_spent_before_a_dispute_become_arrears(user, fake_stripe, deliver):
+    from apps.wallet.models import Wallet
+    from apps.wallet.services import wallet_debit
+
+    card = _card(fake_stripe, user)
+    payment = payment_charge_saved_method(payment=_auto_topup(user, "auto:10"), payment_method=card)
+    wallet_debit(account=user, amount=Decimal("20"), idempotency_key="usage:1")
+
+    lost = fake_stripe.dispute(payment.external_id)
+    assert deliver(fake_stripe.event("charge.dispute.created", lost)).status_code == 200
+    lost = fake_stripe.dispute(payment.external_id, status="lost")
+    assert deliver(fake_stripe.event("charge.dispute.closed", lost)).status_code == 200
+
+    wallet = Wallet.objects.get(account=user)
+    assert (wallet.top_up_balance + wallet.bonus_balance, wallet.arrears) == (Decimal("0"), Decimal("20"))
+    user.refresh_from_db()
+    assert user.status == "monitored"
 
 
 def test_the_readme_lists_exactly_the_handled_events():
