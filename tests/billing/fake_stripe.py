@@ -666,8 +666,15 @@ class FakeStripe:
 
     def api_post_subscription_schedules_release(self, params, id):
         schedule = self.get(id, "subscription_schedule")
-        schedule["status"] = "released"
+        if schedule["status"] not in ("not_started", "active"):  # Stripe: only these can be released
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"You cannot release a subscription schedule that is {schedule['status']}.",
+            )
+        # Stripe keeps the subscription as it is and moves its id to `released_subscription`.
         self.objects[schedule["subscription"]]["schedule"] = None
+        schedule.update(status="released", released_subscription=schedule["subscription"], subscription=None)
         return schedule
 
     def api_post_subscription_schedules_id(self, params, id):
