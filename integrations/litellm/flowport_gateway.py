@@ -94,8 +94,7 @@ class Settlement:
 @dataclass(frozen=True)
 class Release:
     request_id: str
-    status: str
-    released: bool
+    status: str  # the reservation's state after the call: "released", or "settled" if usage came first
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -206,7 +205,7 @@ def _settlement(data: dict) -> Settlement:
 
 
 def _release(data: dict) -> Release:
-    return Release(request_id=data["request_id"], status=data["status"], released=bool(data["released"]))
+    return Release(request_id=data["request_id"], status=data["status"])
 
 
 def _retry_after(response: httpx.Response) -> int | None:

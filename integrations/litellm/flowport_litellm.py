@@ -24,6 +24,8 @@ Settings (environment):
   FLOWPORT_FAIL_OPEN           "true" lets requests through unmetered when Flowport cannot be reached; default
                                false: such requests are refused with 503 (fail closed)
   FLOWPORT_ESTIMATED_COST_USD  the estimate reserved by `authorize` before the cost is known (default 0)
+  FLOWPORT_BILL_ABANDONED_STREAMS  "true" bills what a stream produced before its client disconnected (LiteLLM's
+                               partial cost); default false: the reservation is released, nothing is billed
 
 Calls are idempotent on the request id, so the gateway client retries them when no answer arrives. The call id
 must be LiteLLM's own: a client-chosen `x-litellm-call-id` could replay an earlier request's id (and its one
@@ -143,6 +145,7 @@ class FlowportMetering(CustomLogger):
         super().__init__()
         self._config = config
         self.fail_open = _env_flag("FLOWPORT_FAIL_OPEN") if fail_open is None else fail_open
+        self.bill_abandoned_streams = _env_flag("FLOWPORT_BILL_ABANDONED_STREAMS")
         self._clients: dict[int, AsyncGatewayClient] = {}
         self._open = _Bounded(MAX_TRACKED)  # call id → "open" while authorized and neither settled nor released
 
@@ -193,7 +196,7 @@ class FlowportMetering(CustomLogger):
         if not call_id or self._open.pop(call_id) is None:
             return  # not authorized by us (fail open, non-inference) or already settled/released
         logged = kwargs.get("standard_logging_object") or {}
-        if _client_disconnected(kwargs, logged):
+        if _client_disconnected(kwargs, logged) and not self.bill_abandoned_streams:
             await self._release(call_id)
             return
         cost = kwargs.get("response_cost")

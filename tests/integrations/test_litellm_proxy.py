@@ -32,12 +32,13 @@ INPUT_USD = Decimal("0.000001")
 OUTPUT_USD = Decimal("0.000002")
 CHAT = "deepseek/deepseek-chat"  # a Free-plan model
 FAILING = "z-ai/glm-4.7"  # a Free-plan model whose mock deployment fails upstream
+SLOW = "z-ai/glm-4.6v-flash"  # a Free-plan model whose mock deployment answers after 5 s
 MAX_ONLY = "openai/gpt-5-pro"  # needs Max or Ultra
 REPLY = "Hello from the mock model."
 SETTLE_TIMEOUT = 30
 
 
-def mock(model_name: str, response: str) -> dict:
+def mock(model_name: str, response: str, **params) -> dict:
     return {
         "model_name": model_name,
         "litellm_params": {
@@ -46,6 +47,7 @@ def mock(model_name: str, response: str) -> dict:
             "mock_response": response,
             "input_cost_per_token": float(INPUT_USD),
             "output_cost_per_token": float(OUTPUT_USD),
+            **params,
         },
     }
 
@@ -63,6 +65,7 @@ def proxy(live_server, tmp_path_factory):
             mock(CHAT, REPLY),
             mock(MAX_ONLY, REPLY),
             mock(FAILING, "litellm.InternalServerError"),
+            mock(SLOW, REPLY, mock_delay=5),
         ],
     }
     directory = tmp_path_factory.mktemp("litellm")
@@ -227,8 +230,8 @@ def test_disabled_key_gets_403(proxy, sdk, user, on_plan):
     assert Reservation.objects.count() == 0
 
 
-def test_model_outside_the_plan_gets_404(proxy, sdk, user, on_plan):
-    key, secret = make_key(account=user)
+def test_model_outside_the_plan_gets_404(proxy, sdk, user):
+    key, secret = make_key(account=user)  # a new account is on Free
     expected = flowport_refusal(secret, MAX_ONLY)
     with pytest.raises(openai.NotFoundError) as caught:
         sdk(secret).chat.completions.create(model=MAX_ONLY, messages=messages())
@@ -238,7 +241,7 @@ def test_model_outside_the_plan_gets_404(proxy, sdk, user, on_plan):
         "model_not_available",
         expected["message"],
     )
-    assert f"Model {MAX_ONLY} is not included in the Test plan." in error["message"]
+    assert f"Model {MAX_ONLY} is not included in the Free plan." in error["message"]
     assert Reservation.objects.count() == 0
 
 
@@ -290,3 +293,21 @@ def test_non_flowport_key_and_client_chosen_call_id_are_refused(proxy, user, on_
     assert response.status_code == 400
     assert "x-litellm-call-id" in response.json()["error"]["message"]
     assert Reservation.objects.count() == 0
+
+
+def test_client_disconnect_releases_the_reservation(proxy, user, on_plan):
+    key, secret = make_key(account=user)
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes the connection
+        httpx.post(
+            f"{proxy.url}/v1/chat/completions",
+            json={"model": SLOW, "messages": messages()},
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=httpx.Timeout(30, read=1),
+        )
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while not Reservation.objects.filter(api_key=key).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    reservation = Reservation.objects.get(api_key=key)
+    assert settled(reservation.request_id, proxy).status == ReservationStatus.RELEASED
+    assert UsageEvent.objects.count() == 0
+    assert all(reserved == Decimal("0") for _used, reserved in windows(user).values())
