@@ -277,7 +277,9 @@ class GatewayClient:
         output_tokens: int,
         cost_usd: Decimal | str | None = None,
     ) -> Settlement:
-        return _settlement(self._post("usage", _usage_body(request_id, input_tokens, output_tokens, cost_usd)))
+        return _settlement(
+            self._post("usage", _usage_body(request_id, input_tokens, output_tokens, cost_usd))
+        )
 
     def release(self, *, request_id: str) -> Release:
         return _release(self._post("release", {"request_id": request_id}))

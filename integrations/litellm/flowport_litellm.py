@@ -40,6 +40,7 @@ import logging
 import os
 import sys
 import threading
+import types
 from collections import OrderedDict
 from decimal import Decimal, InvalidOperation
 
@@ -106,7 +107,12 @@ class _Bounded:
 
 
 # The proxy hashes `sk-` keys on the UserAPIKeyAuth it hands to hooks; the hook needs the secret for `authorize`.
-_secrets = _Bounded(MAX_TRACKED)
+# LiteLLM loads this file once per setting naming it (custom_auth, callbacks) when it sits next to config.yaml,
+# as separate module objects: the map lives in one shared place so that both copies see it.
+_shared = sys.modules.setdefault("_flowport_litellm_shared", types.ModuleType("_flowport_litellm_shared"))
+if not hasattr(_shared, "secrets"):
+    _shared.secrets = _Bounded(MAX_TRACKED)
+_secrets = _shared.secrets
 
 
 def _refusal(status: int, type: str, message: str, headers: dict | None = None) -> ProxyException:
@@ -147,7 +153,8 @@ class FlowportMetering(CustomLogger):
         self.fail_open = _env_flag("FLOWPORT_FAIL_OPEN") if fail_open is None else fail_open
         self.bill_abandoned_streams = _env_flag("FLOWPORT_BILL_ABANDONED_STREAMS")
         self._clients: dict[int, AsyncGatewayClient] = {}
-        self._open = _Bounded(MAX_TRACKED)  # call id → "open" while authorized and neither settled nor released
+        # call id → "open" while authorized and neither settled nor released
+        self._open = _Bounded(MAX_TRACKED)
 
     def client(self) -> AsyncGatewayClient:
         """One gateway client per event loop (httpx's async pool belongs to the loop it was made on)."""
@@ -184,7 +191,9 @@ class FlowportMetering(CustomLogger):
                 raise _refusal(
                     503, "service_unavailable", "Metering is temporarily unavailable. Try again shortly."
                 ) from None
-            logger.warning("Flowport unreachable, serving request %s UNMETERED (fail open): %s", call_id, error)
+            logger.warning(
+                "Flowport unreachable, serving request %s UNMETERED (fail open): %s", call_id, error
+            )
             return data
         self._open.put(call_id, "open")
         return data

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -66,7 +66,6 @@ class Proxy:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": os.environ.get("HOME", "/tmp"),
             "LANG": "C.UTF-8",
-            "PYTHONPATH": str(PROJECT),
             "FLOWPORT_URL": flowport_url,
             "FLOWPORT_GATEWAY_TOKEN": gateway_token,
             "FLOWPORT_TIMEOUT": "10",
@@ -88,7 +87,7 @@ class Proxy:
                 "--num_workers",
                 "1",
             ],
-            cwd=PROJECT,
+            cwd=config.parent,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -116,7 +115,8 @@ class Proxy:
 
     def stop(self) -> None:
         if self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)  # its own session: the proxy and any worker it forked
+            # Its own session: the proxy and any worker it forked.
+            os.killpg(self._process.pid, signal.SIGTERM)
             try:
                 self._process.wait(timeout=20)
             except subprocess.TimeoutExpired:

@@ -102,7 +102,9 @@ def server():
 
 
 def config(url: str, **kwargs) -> GatewayConfig:
-    return GatewayConfig(base_url=url, token="tok", **{"timeout": 0.5, "retries": 2, "backoff": 0.01, **kwargs})
+    return GatewayConfig(
+        base_url=url, token="tok", **{"timeout": 0.5, "retries": 2, "backoff": 0.01, **kwargs}
+    )
 
 
 def ok(data=GRANT):
@@ -222,7 +224,10 @@ def test_round_trip_against_the_portal(live_server, user):
     cfg = GatewayConfig(base_url=live_server.url, token=settings.GATEWAY_TOKEN)
     with GatewayClient(cfg) as client:
         grant = client.authorize(
-            request_id="rt-1", api_key=secret, model="deepseek/deepseek-chat", estimated_cost_usd=Decimal("0.05")
+            request_id="rt-1",
+            api_key=secret,
+            model="deepseek/deepseek-chat",
+            estimated_cost_usd=Decimal("0.05"),
         )
         assert grant == Authorization(
             request_id="rt-1",

@@ -7,6 +7,7 @@ callbacks run after the response is sent, so settlement is awaited (polling the 
 
 from __future__ import annotations
 
+import shutil
 import time
 from decimal import Decimal
 
@@ -69,6 +70,8 @@ def proxy(live_server, tmp_path_factory):
         ],
     }
     directory = tmp_path_factory.mktemp("litellm")
+    for module in ("flowport_litellm.py", "flowport_gateway.py"):  # beside config.yaml, as the README says
+        shutil.copy(PROJECT / module, directory / module)
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     server = Proxy(
@@ -116,9 +119,7 @@ def settled(request_id: str, proxy) -> Reservation:
 
 
 def windows(user) -> dict:
-    return {
-        w.kind: (w.used_flows, w.reserved_flows) for w in QuotaWindow.objects.filter(account=user)
-    }
+    return {w.kind: (w.used_flows, w.reserved_flows) for w in QuotaWindow.objects.filter(account=user)}
 
 
 def refusal(error: openai.APIStatusError) -> dict:
@@ -155,7 +156,9 @@ def test_chat_completion_is_one_usage_event_with_litellms_cost_and_tokens(proxy,
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (10, 20)
     assert expected == Decimal("0.000050")
     assert (event.billed_to, event.cost_usd, event.flows) == ("subscription", expected, Decimal("0.005"))
-    assert windows(user) == {kind: (Decimal("0.005"), Decimal("0")) for kind in ("five_hour", "weekly", "monthly")}
+    assert windows(user) == {
+        kind: (Decimal("0.005"), Decimal("0")) for kind in ("five_hour", "weekly", "monthly")
+    }
     key.refresh_from_db()
     assert (key.request_count, key.used_flows) == (1, Decimal("0.005"))
 
