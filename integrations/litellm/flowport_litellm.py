@@ -13,7 +13,8 @@ For every inference request the plug-in calls Flowport's gateway API, keyed by L
 - after a success (`async_log_success_event`, which LiteLLM calls once per request, for a stream when it ends):
   `usage` with LiteLLM's computed cost (`response_cost`) and token counts;
 - after a failure (`async_post_call_failure_hook` on the request path, `async_log_failure_event` from LiteLLM's
-  logging; a client that disconnects before the response is a 499 failure): `release`.
+  logging; a client that disconnects before the response is a 499 failure with `cancel_on_disconnect`), or when a
+  stream ends before its last chunk (`async_post_call_streaming_iterator_hook`: the client went away): `release`.
 
 Settings (environment):
   LITELLM_MASTER_KEY           LiteLLM's own admin key (LiteLLM refuses to start without one); with it, admin
@@ -24,8 +25,6 @@ Settings (environment):
   FLOWPORT_FAIL_OPEN           "true" lets requests through unmetered when Flowport cannot be reached; default
                                false: such requests are refused with 503 (fail closed)
   FLOWPORT_ESTIMATED_COST_USD  the estimate reserved by `authorize` before the cost is known (default 0)
-  FLOWPORT_BILL_ABANDONED_STREAMS  "true" bills what a stream produced before its client disconnected (LiteLLM's
-                               partial cost); default false: the reservation is released, nothing is billed
 
 Calls are idempotent on the request id, so the gateway client retries them when no answer arrives. The call id
 must be LiteLLM's own: a client-chosen `x-litellm-call-id` could replay an earlier request's id (and its one
@@ -34,6 +33,7 @@ settlement), so requests carrying that header are refused.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -151,15 +151,13 @@ class FlowportMetering(CustomLogger):
         super().__init__()
         self._config = config
         self.fail_open = _env_flag("FLOWPORT_FAIL_OPEN") if fail_open is None else fail_open
-        self.bill_abandoned_streams = _env_flag("FLOWPORT_BILL_ABANDONED_STREAMS")
+        self._background: set[asyncio.Task] = set()
         self._clients: dict[int, AsyncGatewayClient] = {}
         # call id → "open" while authorized and neither settled nor released
         self._open = _Bounded(MAX_TRACKED)
 
     def client(self) -> AsyncGatewayClient:
         """One gateway client per event loop (httpx's async pool belongs to the loop it was made on)."""
-        import asyncio
-
         loop = id(asyncio.get_running_loop())
         if loop not in self._clients:
             self._clients[loop] = AsyncGatewayClient(self._config or GatewayConfig.from_env())
@@ -205,7 +203,7 @@ class FlowportMetering(CustomLogger):
         if not call_id or self._open.pop(call_id) is None:
             return  # not authorized by us (fail open, non-inference) or already settled/released
         logged = kwargs.get("standard_logging_object") or {}
-        if _client_disconnected(kwargs, logged) and not self.bill_abandoned_streams:
+        if _client_disconnected(kwargs, logged):
             await self._release(call_id)
             return
         cost = kwargs.get("response_cost")
@@ -230,6 +228,22 @@ class FlowportMetering(CustomLogger):
                 output_tokens,
                 cost,
             )
+
+    async def async_post_call_streaming_iterator_hook(self, user_api_key_dict, response, request_data):
+        """Pass a stream through; if it stops before its end (client gone, upstream error), release."""
+        completed = False
+        try:
+            async for chunk in response:
+                yield chunk
+            completed = True
+        finally:
+            if not completed:
+                # In a task of its own: the request's task is being cancelled and may not await any more.
+                task = asyncio.get_running_loop().create_task(
+                    self._release(request_data.get("litellm_call_id"))
+                )
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     async def async_log_failure_event(self, kwargs, response_obj, start_time, end_time):
         await self._release(kwargs.get("litellm_call_id"))

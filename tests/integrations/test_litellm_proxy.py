@@ -34,6 +34,7 @@ OUTPUT_USD = Decimal("0.000002")
 CHAT = "deepseek/deepseek-chat"  # a Free-plan model
 FAILING = "z-ai/glm-4.7"  # a Free-plan model whose mock deployment fails upstream
 SLOW = "z-ai/glm-4.6v-flash"  # a Free-plan model whose mock deployment answers after 5 s
+LONG = "z-ai/glm-4.6"  # a Free-plan model whose mock deployment streams a very long answer
 MAX_ONLY = "openai/gpt-5-pro"  # needs Max or Ultra
 REPLY = "Hello from the mock model."
 SETTLE_TIMEOUT = 30
@@ -67,6 +68,7 @@ def proxy(live_server, tmp_path_factory):
             mock(MAX_ONLY, REPLY),
             mock(FAILING, "litellm.InternalServerError"),
             mock(SLOW, REPLY, mock_delay=5),
+            mock(LONG, "word " * 12_000),
         ],
     }
     directory = tmp_path_factory.mktemp("litellm")
@@ -312,5 +314,22 @@ def test_client_disconnect_releases_the_reservation(proxy, user, on_plan):
         time.sleep(0.1)
     reservation = Reservation.objects.get(api_key=key)
     assert settled(reservation.request_id, proxy).status == ReservationStatus.RELEASED
+    assert UsageEvent.objects.count() == 0
+    assert all(reserved == Decimal("0") for _used, reserved in windows(user).values())
+
+
+def test_client_disconnect_mid_stream_releases_the_reservation(proxy, user, on_plan):
+    key, secret = make_key(account=user)
+    with httpx.stream(
+        "POST",
+        f"{proxy.url}/v1/chat/completions",
+        json={"model": LONG, "messages": messages(), "stream": True},
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=30,
+    ) as response:
+        assert response.status_code == 200
+        request_id = response.headers["x-litellm-call-id"]
+        next(response.iter_lines())  # the first chunk, then the client goes away
+    assert settled(request_id, proxy).status == ReservationStatus.RELEASED
     assert UsageEvent.objects.count() == 0
     assert all(reserved == Decimal("0") for _used, reserved in windows(user).values())
