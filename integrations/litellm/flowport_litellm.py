@@ -141,7 +141,8 @@ async def user_api_key_auth(request, api_key: str) -> UserAPIKeyAuth:
             "Pass a Flowport API key (sk-ss-v1-… or sk-ai-v1-…) as the bearer token.",
         )
     _secrets.put(_token_hash(secret), secret)
-    return UserAPIKeyAuth(api_key=secret, key_alias=secret[:13])
+    kind = "subscription" if secret.startswith("sk-ss-") else "payg"
+    return UserAPIKeyAuth(api_key=secret, key_alias=f"flowport-{kind}")  # LiteLLM logs only the key's hash
 
 
 class FlowportMetering(CustomLogger):

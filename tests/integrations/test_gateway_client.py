@@ -11,6 +11,7 @@ import json
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -133,7 +134,9 @@ def authorize_async(url, **kwargs):
         async with AsyncGatewayClient(config(url, **kwargs)) as client:
             return await client.authorize(**AUTHORIZE)
 
-    return asyncio.run(run())
+    # A loop of its own in another thread: the browser tests' Playwright keeps one running in this thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 BOTH = pytest.mark.parametrize("authorize", [authorize_sync, authorize_async], ids=["sync", "async"])

@@ -37,7 +37,7 @@ SLOW = "z-ai/glm-4.6v-flash"  # a Free-plan model whose mock deployment answers 
 LONG = "z-ai/glm-4.6"  # a Free-plan model whose mock deployment streams a very long answer
 MAX_ONLY = "openai/gpt-5-pro"  # needs Max or Ultra
 REPLY = "Hello from the mock model."
-SETTLE_TIMEOUT = 30
+SETTLE_TIMEOUT = 60  # a deadline for the callbacks that run after the response, not a measurement
 
 
 def mock(model_name: str, response: str, **params) -> dict:
@@ -68,7 +68,7 @@ def proxy(live_server, tmp_path_factory):
             mock(MAX_ONLY, REPLY),
             mock(FAILING, "litellm.InternalServerError"),
             mock(SLOW, REPLY, mock_delay=5),
-            mock(LONG, "word " * 12_000),
+            mock(LONG, "word " * 1_000),
         ],
     }
     directory = tmp_path_factory.mktemp("litellm")
