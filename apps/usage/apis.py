@@ -12,9 +12,9 @@ from rest_framework.views import APIView
 from apps.core.api import ApiError, api_success, request_language
 from apps.usage.exceptions import MeteringRefused
 from apps.usage.services import meter_authorize, meter_release, meter_usage
+from apps.usage.services.common import MAX_REQUEST_USD, MAX_TOKENS
 
-MAX_TOKENS = 2**62
-MAX_USD = 1_000_000
+MAX_USD = MAX_REQUEST_USD
 
 
 class GatewayTokenAuthentication(BaseAuthentication):
