@@ -59,7 +59,9 @@ class BoundedJSONParser(JSONParser):
         try:
             text = raw.decode(encoding)
         except (UnicodeDecodeError, LookupError) as error:
-            raise ParseError(_("The body is not valid %(encoding)s text.") % {"encoding": encoding}) from error
+            raise ParseError(
+                _("The body is not valid %(encoding)s text.") % {"encoding": encoding}
+            ) from error
         if json_depth_exceeds(text, max_depth):
             raise ParseError(_("The body nests deeper than %(max)d levels.") % {"max": max_depth})
         try:

@@ -28,6 +28,7 @@ from apps.billing.models import Payment
 from apps.billing.providers import get_provider
 from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
+from apps.core.side_effects import enqueue_on_commit, enqueue_safely
 from apps.plans.models import Subscription
 from apps.plans.services import subscription_drop_to_free, subscription_lock
 from apps.refunds.models import TERMINAL, Refund, RefundAllocation, RefundStatus
@@ -54,7 +55,7 @@ def _split(preview: RefundPreview) -> list[tuple[Payment, Decimal]]:
 def _enqueue_submit(refund_id: int) -> None:
     from apps.refunds.tasks import refund_submit_task
 
-    refund_submit_task.delay(refund_id)
+    enqueue_safely(refund_submit_task, refund_id)
 
 
 def refund_request(*, account, now: datetime | None = None) -> Refund:
@@ -150,7 +151,7 @@ def refund_submit(*, refund_id: int) -> Refund:
     if refund.status == RefundStatus.PROCESSING:
         # The provider settles later: sandbox through this task; Stripe through refund webhooks (this
         # task re-reading the refunds is a harmless catch-up there).
-        transaction.on_commit(lambda: refund_sync_task.delay(refund.pk))
+        enqueue_on_commit(refund_sync_task, refund.pk)
     return refund
 
 
@@ -287,7 +288,7 @@ def _after_success(*, refund: Refund, ended: Subscription) -> None:
             logger.exception(
                 "Canceling provider subscription %s after refund %s failed", ended.external_id, refund.pk
             )
-    refund_send_confirmation.delay(refund.pk)
+    enqueue_safely(refund_send_confirmation, refund.pk)
 
 
 def refund_cancel(*, refund_id: int, actor, reason: str = "") -> Refund:

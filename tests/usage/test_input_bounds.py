@@ -90,9 +90,7 @@ def test_a_cost_computed_from_list_prices_is_bounded(user, payg, client):
 def test_explicit_costs_and_estimates_are_bounded(user, payg, client):
     _key, secret = payg
     before = state()
-    error = assert_error(
-        authorize(client, "e1", secret, estimate="1000000.000001"), 400, "invalid_params"
-    )
+    error = assert_error(authorize(client, "e1", secret, estimate="1000000.000001"), 400, "invalid_params")
     assert "estimated_cost_usd" in error["message"]
     assert state() == before
     authorize(client, "e2", secret, estimate="0.10")
@@ -146,7 +144,12 @@ def test_malformed_bodies_are_400_invalid_params(user, client, endpoint, body):
 def test_strings_that_look_like_brackets_do_not_count_as_nesting(user, payg, client):
     _key, secret = payg
     body = json.dumps(
-        {"request_id": "[[[[[[[[[[{{{{{{{{{{\\\"", "api_key": secret, "model": MODEL, "estimated_cost_usd": "0.1"}
+        {
+            "request_id": '[[[[[[[[[[{{{{{{{{{{\\"',
+            "api_key": secret,
+            "model": MODEL,
+            "estimated_cost_usd": "0.1",
+        }
     )
     response = client.post("/api/v1/gateway/authorize", body, content_type="application/json")
     assert response.status_code == 200, response.content
@@ -222,9 +225,7 @@ def test_the_query_and_the_record_forms_of_the_rule_agree(user, is_active, statu
     from django.utils import timezone
 
     key, _secret = make_key(account=user)
-    ApiKey.objects.filter(pk=key.pk).update(
-        status=key_status, deleted_at=timezone.now() if deleted else None
-    )
+    ApiKey.objects.filter(pk=key.pk).update(status=key_status, deleted_at=timezone.now() if deleted else None)
     type(user).objects.filter(pk=user.pk).update(is_active=is_active, status=status)
     key = ApiKey.objects.select_related("account").get(pk=key.pk)
     expected = (

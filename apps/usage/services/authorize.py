@@ -47,9 +47,7 @@ def _replay(request_id: str, *, api_key: str | ApiKey, model: str) -> AuthorizeR
     another account) or another model is refused with 409 `request_conflict`, never given the first
     caller's decision. The key is compared by its secret's hash, so a replay needs no key lookup.
     """
-    reservation = (
-        Reservation.objects.select_related("api_key", "model").filter(request_id=request_id).first()
-    )
+    reservation = Reservation.objects.select_related("api_key", "model").filter(request_id=request_id).first()
     if reservation is None:
         return None
     if isinstance(api_key, ApiKey):

@@ -71,9 +71,7 @@ def _check_usage_input(*, input_tokens: int, output_tokens: int, cost_usd: Decim
     """Token counts and cost within the columns' capacity, before anything is read or written."""
     for field, value in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:
-            raise _invalid_params(
-                field, _("Must be a whole number from 0 to %(max)d.") % {"max": MAX_TOKENS}
-            )
+            raise _invalid_params(field, _("Must be a whole number from 0 to %(max)d.") % {"max": MAX_TOKENS})
     if cost_usd is not None and not (
         isinstance(cost_usd, Decimal) and cost_usd.is_finite() and 0 <= cost_usd <= MAX_REQUEST_USD
     ):
@@ -104,9 +102,7 @@ def meter_usage(
     replay = _event_replay(request_id)
     if replay is not None:
         return replay
-    reservation = (
-        Reservation.objects.select_related("model", "account").filter(request_id=request_id).first()
-    )
+    reservation = Reservation.objects.select_related("model", "account").filter(request_id=request_id).first()
     if reservation is None:
         raise _not_authorized(request_id)
     if reservation.status == ReservationStatus.RELEASED:
@@ -136,7 +132,9 @@ def meter_usage(
         account = reservation.account
         flows = ZERO
         if reservation.decision == Decision.SUBSCRIPTION:
-            flows = _check_flows(usd_to_flows(cost, effective_usd_per_flow(account=account)), field=cost_field)
+            flows = _check_flows(
+                usd_to_flows(cost, effective_usd_per_flow(account=account)), field=cost_field
+            )
             _settle_windows(reservation=reservation, flows=flows, now=now)
         else:
             wallet_bridge.wallet_settle(

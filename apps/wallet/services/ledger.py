@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 from apps.billing.models import Payment
 from apps.core.exceptions import ApplicationError
 from apps.core.money import round_usage
+from apps.core.side_effects import enqueue_on_commit
 from apps.wallet.models import (
     ZERO,
     Bucket,
@@ -93,8 +94,7 @@ def _lock(account) -> Wallet:
 def _enqueue_low_balance_alert(wallet: Wallet) -> None:
     from apps.wallet.tasks import wallet_send_low_balance_alert
 
-    wallet_id = wallet.pk
-    transaction.on_commit(lambda: wallet_send_low_balance_alert.delay(wallet_id))
+    enqueue_on_commit(wallet_send_low_balance_alert, wallet.pk)
 
 
 def _rearm_alerts(wallet: Wallet) -> list[str]:
@@ -119,8 +119,7 @@ def _check_thresholds(wallet: Wallet, before: Decimal) -> list[str]:
         wallet.auto_topup_seq += 1
         wallet.auto_topup_pending = True
         changed += ["auto_topup_seq", "auto_topup_pending"]
-        wallet_id, seq = wallet.pk, wallet.auto_topup_seq
-        transaction.on_commit(lambda: wallet_auto_topup_charge.delay(wallet_id, seq))
+        enqueue_on_commit(wallet_auto_topup_charge, wallet.pk, wallet.auto_topup_seq)
     if (
         wallet.low_balance_alert_enabled
         and not wallet.low_balance_alert_sent

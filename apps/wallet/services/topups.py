@@ -16,6 +16,7 @@ from apps.billing.services import checkout_start, payment_charge_saved_method, p
 from apps.core.exceptions import ApplicationError
 from apps.core.money import round_cents
 from apps.core.services import audit_record
+from apps.core.side_effects import enqueue_on_commit
 from apps.wallet.models import (
     GrantSource,
     Wallet,
@@ -145,8 +146,7 @@ def wallet_auto_topup_disable(*, account, reason: str) -> Wallet:
         )
         from apps.wallet.tasks import wallet_send_auto_topup_failed
 
-        wallet_id, text = wallet.pk, reason[:300]
-        transaction.on_commit(lambda: wallet_send_auto_topup_failed.delay(wallet_id, text))
+        enqueue_on_commit(wallet_send_auto_topup_failed, wallet.pk, reason[:300])
     return wallet
 
 
