@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus, api_key_unusable_reason
 from apps.accounts.models import AccountStatus
+from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus, api_key_unusable_reason
 from apps.plans.models import CatalogModel
 from apps.usage.models import QuotaWindow, Reservation, ReservationStatus, UsageEvent
 from apps.wallet.models import LedgerEntry, Wallet
