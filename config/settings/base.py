@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.refunds",
     "apps.extra_usage",
     "apps.management_api",
+    "apps.console",
 ]
 
 MIDDLEWARE = [
@@ -69,7 +70,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "apps.core.context_processors.site",
+                "apps.console.context_processors.site",
             ],
         },
     }
@@ -94,6 +95,7 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "console:home"
 
 # django-allauth: e-mail is the identifier.
+ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

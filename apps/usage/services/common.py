@@ -8,8 +8,7 @@ from django.utils.translation import gettext as _
 from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.api_keys.services import ApiKeyRefused, api_key_authenticate, api_key_check_usable
 from apps.plans.models import CatalogModel, ModelStatus, Subscription
-from apps.plans.services import subscription_ensure
-from apps.usage.exceptions import MeteringRefused
+from apps.usage.exceptions import AccessDenied, InvalidModel, InvalidParams, ModelNotAvailable, NotAuthorized
 
 ZERO = Decimal("0")
 MILLION = Decimal("1000000")
@@ -26,11 +25,11 @@ INFERENCE_KINDS = frozenset({ApiKeyKind.SUBSCRIPTION, ApiKeyKind.PAYG})
 # --- Refusals -------------------------------------------------------------------------------------------
 
 
-def _access_denied(message) -> MeteringRefused:
-    return MeteringRefused(message, status=403, code="access_denied")
+def _access_denied(message) -> AccessDenied:
+    return AccessDenied(message)
 
 
-def _key_refusal(reason: str) -> MeteringRefused:
+def _key_refusal(reason: str) -> AccessDenied:
     messages = {
         ApiKeyRefused.MALFORMED: _("The API key is not valid."),
         ApiKeyRefused.UNKNOWN: _("The API key is not valid."),
@@ -44,28 +43,18 @@ def _key_refusal(reason: str) -> MeteringRefused:
     return _access_denied(messages[reason])
 
 
-def _not_authorized(request_id: str) -> MeteringRefused:
-    return MeteringRefused(
-        _("Request %(request_id)s was never authorized.") % {"request_id": request_id},
-        status=409,
-        code="not_authorized",
+def _not_authorized(request_id: str) -> NotAuthorized:
+    return NotAuthorized(_("Request %(request_id)s was never authorized.") % {"request_id": request_id})
+
+
+def _released(request_id: str) -> NotAuthorized:
+    return NotAuthorized(
+        _("Request %(request_id)s was released; it can no longer be billed.") % {"request_id": request_id}
     )
 
 
-def _released(request_id: str) -> MeteringRefused:
-    return MeteringRefused(
-        _("Request %(request_id)s was released; it can no longer be billed.") % {"request_id": request_id},
-        status=409,
-        code="not_authorized",
-    )
-
-
-def _invalid_params(field: str, message) -> MeteringRefused:
-    return MeteringRefused(
-        _("Invalid parameter %(field)s: %(error)s") % {"field": field, "error": message},
-        status=400,
-        code="invalid_params",
-    )
+def _invalid_params(field: str, message) -> InvalidParams:
+    return InvalidParams(_("Invalid parameter %(field)s: %(error)s") % {"field": field, "error": message})
 
 
 def _check_flows(flows: Decimal, *, field: str) -> Decimal:
@@ -94,21 +83,13 @@ def _inference_key(api_key: str | ApiKey) -> ApiKey:
 def _catalog_model(slug: str) -> CatalogModel:
     model = CatalogModel.objects.select_related("min_plan").filter(slug=slug).first()
     if model is None:
-        raise MeteringRefused(
-            _("Unknown model %(model)s.") % {"model": slug}, status=404, code="invalid_model"
-        )
+        raise InvalidModel(_("Unknown model %(model)s.") % {"model": slug})
     if model.status != ModelStatus.AVAILABLE:
-        raise MeteringRefused(
-            _("Model %(model)s is coming soon and cannot be called yet.") % {"model": slug},
-            status=404,
-            code="model_not_available",
+        raise ModelNotAvailable(
+            _("Model %(model)s is coming soon and cannot be called yet.") % {"model": slug}
         )
     return model
 
 
 def _subscription(account) -> Subscription:
-    subscription = Subscription.objects.select_related("plan").filter(account=account).first()
-    if subscription is None:
-        subscription = subscription_ensure(account=account)
-        subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
-    return subscription
+    return Subscription.objects.select_related("plan").get(account=account)

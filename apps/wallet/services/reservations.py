@@ -1,0 +1,53 @@
+"""Wallet reservations for the metering engine (SPEC §7, §8): reserve, release, settle.
+
+Room = balance − reserved > 0 (balance = top-up + bonus − arrears). Reserving and releasing move the
+wallet's `reserved_usd` under the wallet row lock; settling debits the actual cost through
+`wallet_debit` (idempotency key `usage:<request id>`), so the ledger stays the single record of money.
+Call these inside the metering service's transaction.
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from apps.core.money import round_usage
+from apps.wallet.models import Wallet
+from apps.wallet.services.ledger import wallet_debit, wallet_lock
+
+ZERO = Decimal("0")
+
+
+@transaction.atomic
+def wallet_reserve(*, account, amount_usd: Decimal, request_id: str) -> bool:
+    """Reserve `amount_usd` if the wallet has room (balance − reserved > 0); False changes nothing."""
+    if not Wallet.objects.filter(account=account).exists():
+        return False  # no wallet yet = no credit (and no empty wallet row written for a refusal)
+    wallet = wallet_lock(account=account)
+    if wallet.total_balance - wallet.reserved_usd <= 0:
+        return False
+    wallet.reserved_usd += round_usage(amount_usd)
+    wallet.save(update_fields=["reserved_usd", "updated_at"])
+    return True
+
+
+@transaction.atomic
+def wallet_release(*, account, reserved_usd: Decimal, request_id: str) -> None:
+    """Drop a reservation without billing anything (never below zero)."""
+    wallet = wallet_lock(account=account)
+    wallet.reserved_usd = max(ZERO, wallet.reserved_usd - reserved_usd)
+    wallet.save(update_fields=["reserved_usd", "updated_at"])
+
+
+@transaction.atomic
+def wallet_settle(
+    *, account, reserved_usd: Decimal, cost_usd: Decimal, request_id: str, api_key, description: str = ""
+) -> None:
+    """Drop the reservation and debit the actual cost (which may exceed it: the shortfall is arrears)."""
+    wallet_release(account=account, reserved_usd=reserved_usd, request_id=request_id)
+    wallet_debit(
+        account=account,
+        amount=cost_usd,
+        idempotency_key=f"usage:{request_id}",
+        api_key=api_key,
+        description=description,
+    )
