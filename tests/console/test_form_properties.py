@@ -9,11 +9,11 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.api_keys.forms import ApiKeyNameForm
 from apps.api_keys.models import ApiKeyKind
-from apps.plans.forms import PlanChoiceForm
-from apps.refunds.forms import RefundConfirmForm
-from apps.usage.forms import UsageRangeForm
+from apps.console.forms.api_keys import ApiKeyNameForm
+from apps.console.forms.plans import PlanChoiceForm
+from apps.console.forms.refunds import RefundConfirmForm
+from apps.console.forms.usage import UsageRangeForm
 from tests.api_keys.factories import make_key
 from tests.properties import (
     EDGE_STRINGS,

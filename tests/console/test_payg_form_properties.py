@@ -5,7 +5,7 @@ from django.urls import reverse
 from hypothesis import given
 
 from apps.billing.forms import SandboxCardForm
-from apps.wallet.forms import AutoTopUpForm, LowBalanceAlertForm, TopUpForm
+from apps.console.forms.wallet import AutoTopUpForm, LowBalanceAlertForm, TopUpForm
 from apps.wallet.services import wallet_get_or_create
 from tests.properties import (
     PROPERTY_SETTINGS,
