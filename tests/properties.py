@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 # Deterministic (derandomize) and modest: the whole suite must stay a few minutes on 2 cores.
 PROPERTY_SETTINGS = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     database=None,
