@@ -1,5 +1,7 @@
 """Rehearse Flowport's Stripe flows against a Stripe *test-mode* account before going live.
 
+It lives in plans (which may use billing's provider and its own Plan rows; billing may not import plans).
+
     uv run python manage.py stripe_rehearsal
 
 Everything runs on its own test clock (a throwaway customer attached to it), through the same
