@@ -457,3 +457,30 @@ def test_the_readme_lists_exactly_the_handled_events():
     readme = (Path(settings.BASE_DIR) / "README.md").read_text()
     block = readme.split("<!-- stripe-events -->")[1].split("<!-- /stripe-events -->")[0]
     assert re.findall(r"`([a-z_.]+)`", block) == list(HANDLED_EVENTS)
+
+
+def test_one_stripe_error_does_not_stall_the_auto_top_up_retry_job(fake_stripe, django_user_model):
+    from apps.wallet.models import Wallet
+    from apps.wallet.services import wallet_auto_topup_retry_stale, wallet_get_or_create
+
+    accounts = [
+        django_user_model.objects.create_user(email=f"t{i}@example.com", password="x") for i in range(2)
+    ]
+    for account in accounts:
+        _card(fake_stripe, account)
+        wallet = wallet_get_or_create(account=account)
+        Wallet.objects.filter(pk=wallet.pk).update(
+            auto_topup_enabled=True,
+            auto_topup_pending=True,
+            auto_topup_seq=1,
+            auto_topup_amount=Decimal("25.00"),
+            updated_at=timezone.now() - timedelta(hours=1),
+        )
+    fake_stripe.fail_next("POST", "/v1/payment_intents", 500)
+
+    assert wallet_auto_topup_retry_stale() == 2
+
+    statuses = sorted(
+        Payment.objects.filter(purpose=PaymentPurpose.AUTO_TOPUP).values_list("status", flat=True)
+    )
+    assert statuses == ["pending", "succeeded"]  # the 500 stays pending for the next run, the other is paid
