@@ -58,10 +58,12 @@ SQLITE_TIER = (
     "tests/wallet/",
     "tests/refunds/",
     "tests/extra_usage/",
-    "tests/billing/test_sandbox_checkout.py",
+    "tests/billing/test_sandbox_checkout",
     "tests/api_keys/test_services.py",
+    "tests/api_keys/test_concurrent_views.py",
     "tests/plans/test_subscription_concurrency.py",
     "tests/core/",
+    "tests/accounts/test_bootstrap_demo.py",
 )
 
 

@@ -2,8 +2,8 @@
 
 SQLite has no decimal type: a DecimalField is stored and summed as a binary float. Django rounds a plain
 column back to the field's places, but returns an expression's value (SUM, COALESCE(SUM …), arithmetic)
-with its float residue: the sum of 0.1 and -0.1 comes back as 1.38777878078145E-17, not 0. Here every
-decimal result with known places is rounded to them, exactly as PostgreSQL's numeric would return it.
+with its float residue: the sum of 100.1, -100 and -0.1 comes back as 5.55e-15, not 0. Here every decimal
+result with known places is rounded to them, exactly as PostgreSQL's numeric would return it.
 """
 
 from decimal import Decimal
@@ -22,7 +22,10 @@ class DatabaseOperations(operations.DatabaseOperations):
 
         def quantized(value, expression, connection):
             value = converter(value, expression, connection)
-            return None if value is None else value.quantize(quantum, context=context)
+            if value is None:
+                return None
+            value = value.quantize(quantum, context=context)
+            return value if value else value.copy_abs()  # a residue of -5e-15 is 0, not -0
 
         return quantized
 
