@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 MANAGE := uv run --locked python manage.py
 
-.PHONY: setup run test lint format messages bench
+.PHONY: setup run test test-sqlite lint format messages bench
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -19,6 +19,16 @@ run: setup
 test: setup
 	$(MANAGE) compilemessages --ignore=.venv -v 0
 	uv run --locked pytest --create-db $(ARGS)
+	$(SQLITE_TIER)
+
+# The SQLite tier: the tests marked `sqlite` (tests/conftest.py SQLITE_TIER) again on the embedded default,
+# on a database file under var/ (never :memory:, so threads share it as a threaded server's requests do).
+SQLITE_TIER = mkdir -p var && DATABASE_URL=sqlite:///$(CURDIR)/var/sqlite-tier.sqlite3 \
+	uv run --locked pytest --create-db -m sqlite
+
+test-sqlite: setup
+	$(MANAGE) compilemessages --ignore=.venv -v 0
+	$(SQLITE_TIER)
 
 lint: setup
 	uv run --locked ruff check .

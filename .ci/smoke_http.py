@@ -237,7 +237,9 @@ def main(log_path: str) -> int:
     except Failure as failure:
         print(f"SMOKE FAILED: {failure}", file=sys.stderr)
         return 1
-    print(f"smoke: pricing (en, zh-hans), {pages} console pages, gateway authorize + usage, management API: OK")
+    print(
+        f"smoke: pricing (en, zh-hans), {pages} console pages, gateway authorize + usage, management API: OK"
+    )
     return 0
 
 

@@ -14,8 +14,6 @@ from apps.plans.seed import seed_catalog
 DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server", "admin_client"}
 
 
-
-
 def _on_sqlite() -> bool:
     return connection.vendor == "sqlite"
 

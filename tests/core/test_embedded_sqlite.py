@@ -32,7 +32,11 @@ def test_a_sqlite_url_gets_the_threaded_server_options(monkeypatch, tmp_path):
 def test_a_postgresql_url_is_left_as_it_is(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://flowport:secret@db.internal:5432/flowport")
     db = database(default="sqlite:///ignored.sqlite3")
-    assert (db["ENGINE"], db["HOST"], db["NAME"]) == ("django.db.backends.postgresql", "db.internal", "flowport")
+    assert (db["ENGINE"], db["HOST"], db["NAME"]) == (
+        "django.db.backends.postgresql",
+        "db.internal",
+        "flowport",
+    )
     assert not set(EMBEDDED) & set(db.get("OPTIONS", {}))
     assert db["ATOMIC_REQUESTS"] is False
 
