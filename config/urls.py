@@ -4,8 +4,9 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.console.views.home import language_switch
+from apps.console.views.pricing import pricing
 from apps.core.api import ApiNotFound
-from apps.core.views import language_switch
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,9 +23,9 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", RedirectView.as_view(pattern_name="pricing", permanent=False), name="home"),
-    path("", include("apps.plans.urls")),
+    path("pricing/", pricing, name="pricing"),
     path("accounts/", include("allauth.urls")),
-    path("console/", include("apps.core.urls")),
+    path("console/", include("apps.console.urls")),
     path("billing/", include("apps.billing.urls")),
     prefix_default_language=False,
 )

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.refunds",
     "apps.extra_usage",
     "apps.management_api",
+    "apps.console",
 ]
 
 MIDDLEWARE = [
@@ -69,7 +70,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "apps.core.context_processors.site",
+                "apps.console.context_processors.site",
             ],
         },
     }

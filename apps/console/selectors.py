@@ -1,0 +1,156 @@
+"""Page selectors: the context of console sections that combine several apps' data.
+
+Views call these and put the result in the template context; template tags and partials only render it
+(they never query the database).
+"""
+
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from apps.api_keys.models import ApiKeyKind
+from apps.api_keys.selectors import api_key_list
+from apps.console.forms.api_keys import ApiKeyNameForm
+from apps.extra_usage.selectors import (
+    extra_usage_active_since,
+    extra_usage_selectable_keys,
+    extra_usage_setting_get,
+    extra_usage_spent,
+)
+from apps.management_api.selectors import management_key_example_prefix
+from apps.plans.models import Plan
+from apps.refunds.models import RefundAllocation
+from apps.refunds.selectors import refund_preview
+from apps.usage.analytics import usage_breakdown
+from apps.usage.selectors import quota_windows_for_account
+from apps.wallet.selectors import wallet_for_account
+
+API_KEY_SECTION_TITLES = {
+    ApiKeyKind.SUBSCRIPTION: _("Subscription API keys"),
+    ApiKeyKind.PAYG: _("Pay-as-you-go API keys"),
+    ApiKeyKind.MANAGEMENT: _("Management keys"),
+}
+LOW_BALANCE_DEFAULT = Decimal("3.00")
+
+
+def plan_options(*, subscription) -> list[dict]:
+    """Each other public plan with what choosing it would do: subscribe, upgrade, downgrade or cancel."""
+    current = subscription.plan
+    paying = not current.is_free and subscription.status == "active"
+    options = []
+    for plan in Plan.objects.filter(is_public=True).order_by("rank"):
+        if plan.pk == current.pk and paying:
+            continue
+        if plan.is_free and not paying:
+            continue
+        if not paying:
+            action = "subscribe"
+        elif plan.price_usd > current.price_usd:
+            action = "upgrade"
+        else:
+            action = "cancel" if plan.is_free else "downgrade"
+        options.append(
+            {"plan": plan, "action": action, "scheduled": subscription.scheduled_plan_id == plan.pk}
+        )
+    return options
+
+
+def quota_section(*, account, now) -> dict:
+    """The three window cards (numbers straight from quota_windows_for_account, like the management
+    API) and the Flow consumption breakdown of the current billing cycle."""
+    windows = quota_windows_for_account(account=account, now=now)
+    monthly = windows["monthly"]
+    cards = [
+        {"kind": "five_hour", "title": gettext("5-hour window"), "view": windows["five_hour"]},
+        {"kind": "weekly", "title": gettext("Weekly window"), "view": windows["weekly"]},
+        {"kind": "monthly", "title": gettext("Monthly cap"), "view": monthly},
+    ]
+    return {
+        "quota_cards": cards,
+        "breakdown": usage_breakdown(
+            account=account, start=monthly.started_at, end=monthly.resets_at, subscription_side=True
+        ),
+        "quota_windows": windows,
+    }
+
+
+def api_key_section(
+    *, request, kind: str, next_url: str, form=None, reveal=None, error=None, notice=None
+) -> dict:
+    """The account's keys of one kind with their actions (the section on the page of that kind)."""
+    if kind not in ApiKeyKind.values:
+        raise ValueError(f"unknown API key kind {kind!r}")
+    keys = list(api_key_list(account=request.user, kind=kind))
+    limit = settings.FLOWPORT_MAX_KEYS_PER_KIND
+    return {
+        "request": request,
+        "kind": kind,
+        "title": API_KEY_SECTION_TITLES[kind],
+        "keys": keys,
+        "form": form or ApiKeyNameForm(),
+        "next": next_url,
+        "reveal": reveal,
+        "error": error,
+        "notice": notice,
+        "limit": limit,
+        "at_limit": len(keys) >= limit,
+    }
+
+
+def extra_usage_section(*, request, windows=None, dialog=False, form=None, error=None, reveal=None) -> dict:
+    """The Extra Usage switch, its key, and the wallet balance warnings (the subscription page's section)."""
+    account = request.user
+    setting = extra_usage_setting_get(account=account)
+    key = setting.payg_key if setting.enabled else None
+    balance, threshold, active = None, LOW_BALANCE_DEFAULT, None
+    if key is not None:  # the balance warnings and the "since" line only matter while it is on
+        wallet = wallet_for_account(account=account)
+        balance = wallet.total_balance
+        threshold = wallet.low_balance_alert_threshold if wallet.pk else LOW_BALANCE_DEFAULT
+        now = timezone.now()
+        windows = windows or quota_windows_for_account(account=account, now=now)
+        active = extra_usage_active_since(account=account, windows=windows, now=now)
+    return {
+        "request": request,
+        "setting": setting,
+        "key": key,
+        "spent": extra_usage_spent(account=account, key=key) if key is not None else None,
+        "balance": balance,
+        "balance_empty": balance is not None and balance <= 0,
+        "balance_low": balance is not None and 0 < balance < threshold,
+        "active": active,
+        "dialog": dialog,
+        "choices": list(extra_usage_selectable_keys(account=account)) if dialog else [],
+        "form": form or ApiKeyNameForm(),
+        "error": error,
+        "reveal": reveal,
+        "page": reverse("console:subscription"),
+    }
+
+
+def refund_cells(*, account, subscription) -> dict:
+    """What the Refund cells of the billing history show: the current cycle's refund preview and the
+    refunds made through each payment (newest first), read once whatever the number of rows."""
+    refunds: dict = {}
+    allocations = RefundAllocation.objects.filter(refund__account=account).select_related("refund")
+    for allocation in allocations.order_by("-refund__created_at", "-refund_id"):
+        refunds.setdefault(allocation.payment_id, []).append(allocation.refund)
+    return {"preview": refund_preview(account=account, subscription=subscription), "refunds": refunds}
+
+
+def management_api_help(*, request) -> dict:
+    """The "Management API" help section of /console/management-keys/: a curl example and the docs link."""
+    # The docs are outside the language prefixes; `?lang=` makes drf-spectacular build them translated.
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    query = "" if language == settings.LANGUAGE_CODE else f"?{urlencode({'lang': language})}"
+    return {
+        "key_prefix": management_key_example_prefix(account=request.user),
+        "example_url": request.build_absolute_uri(reverse("management_subscription_detail")),
+        "docs_url": reverse("api_docs") + query,
+        "schema_url": reverse("api_schema") + query,
+    }
