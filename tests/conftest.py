@@ -60,6 +60,7 @@ SQLITE_TIER = (
     "tests/api_keys/test_services.py",
     "tests/api_keys/test_concurrent_views.py",
     "tests/plans/test_subscription_concurrency.py",
+    "tests/management_api/test_endpoints.py",
     "tests/core/",
     "tests/accounts/test_bootstrap_demo.py",
 )
