@@ -23,8 +23,9 @@ test: setup
 
 # The SQLite tier: the tests marked `sqlite` (tests/conftest.py SQLITE_TIER) again on the embedded default,
 # on a database file under var/ (never :memory:, so threads share it as a threaded server's requests do).
-SQLITE_TIER = mkdir -p var && DATABASE_URL=sqlite:///$(CURDIR)/var/sqlite-tier.sqlite3 \
-	uv run --locked pytest --create-db -m sqlite
+# The test database starts from nothing, its WAL files included (a stale WAL must never meet a new file).
+SQLITE_TIER = mkdir -p var && rm -f var/test_sqlite-tier.sqlite3* \
+	&& DATABASE_URL=sqlite:///$(CURDIR)/var/sqlite-tier.sqlite3 uv run --locked pytest --create-db -m sqlite
 
 test-sqlite: setup
 	$(MANAGE) compilemessages --ignore=.venv -v 0
