@@ -5,7 +5,7 @@ from django.contrib.auth.forms import UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
-from apps.accounts.services import account_set_status
+from apps.accounts.services import account_create, account_set_status
 from apps.core.admin import AuditEventInline
 from apps.core.exceptions import ApplicationError
 
@@ -50,6 +50,9 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
     def save_model(self, request, obj, form, change):
+        if not change:
+            account_create(email=obj.email, account=obj)  # the add form has hashed the password into obj
+            return
         if change and "status" in form.changed_data:
             new_status = obj.status
             obj.status = form.initial["status"]  # the service makes the change and writes the audit event

@@ -5,6 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "apps.accounts"
     verbose_name = _("Accounts")
-
-    def ready(self) -> None:
-        from apps.accounts import receivers  # noqa: F401

@@ -10,12 +10,9 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def _create_user(self, email, password, **extra):
-        if not email:
-            raise ValueError("An e-mail address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
-        user.set_password(password)
-        user.save(using=self._db)
-        return user
+        from apps.accounts.services import account_create  # the one way an account is created
+
+        return account_create(email=email, password=password, **extra)
 
     def create_user(self, email, password=None, **extra):
         extra.setdefault("is_staff", False)

@@ -1,9 +1,31 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from apps.accounts import hooks
 from apps.accounts.models import AccountStatus, User
 from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
+
+
+@transaction.atomic
+def account_create(*, email: str, password: str | None = None, account: User | None = None, **fields) -> User:
+    """Create an account, and everything every account has, in one transaction.
+
+    The one way an account comes to exist (sign-up through the allauth adapter, `create_user`,
+    `createsuperuser`, the admin). `account_created` handlers run in this transaction: plans gives
+    the account its Free subscription there, so the account never exists without one.
+    `account` is an unsaved User an interface has already filled in (allauth's sign-up form hashes
+    the password into it); otherwise one is built from `email`, `password` and `fields`.
+    """
+    if not email:
+        raise ValueError("An e-mail address is required.")
+    if account is None:
+        account = User(**fields)
+        account.set_password(password)  # None: an unusable password, as Django's create_user does
+    account.email = User.objects.normalize_email(email).lower()
+    account.save()
+    hooks.account_created.send(account=account)
+    return account
 
 
 @transaction.atomic

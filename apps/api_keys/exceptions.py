@@ -1,13 +1,13 @@
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.exceptions import ApplicationError
+from apps.core.exceptions import NotFoundError
 
 
-class ApiKeyNotFound(ApplicationError):
-    """The key does not exist, is deleted, or belongs to another account (views answer 404)."""
+class ApiKeyNotFound(NotFoundError):
+    """The key does not exist, is deleted, or belongs to another account."""
 
     def __init__(self):
-        super().__init__(_("API key not found."), code="not_found")
+        super().__init__(_("API key not found."))
 
 
 class ApiKeyRefused(Exception):

@@ -18,11 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
+from apps.api_keys import hooks
 from apps.api_keys.exceptions import ApiKeyNotFound, ApiKeyRefused
 from apps.api_keys.models import KEY_PREFIXES, ApiKey, ApiKeyKind, ApiKeyStatus
 from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
-from apps.extra_usage.services import extra_usage_on_key_unusable
 
 __all__ = [
     "ApiKeyNotFound",
@@ -150,7 +150,7 @@ def api_key_set_status(*, account: User, key_id, status: str, actor: User | None
     event = "api_key.enabled" if status == ApiKeyStatus.ENABLED else "api_key.disabled"
     _audit(event_type=event, key=key, actor=_actor(actor, account))
     if status == ApiKeyStatus.DISABLED:
-        extra_usage_on_key_unusable(key=key, deleted=False)
+        hooks.api_key_unusable.send(key=key, deleted=False, now=None)
     return key
 
 
@@ -178,7 +178,7 @@ def api_key_delete(
     key.deleted_at = now or timezone.now()
     key.save(update_fields=["deleted_at", "updated_at"])
     _audit(event_type="api_key.deleted", key=key, actor=_actor(actor, account), details={"name": key.name})
-    extra_usage_on_key_unusable(key=key, deleted=True, now=key.deleted_at)
+    hooks.api_key_unusable.send(key=key, deleted=True, now=key.deleted_at)
     return key
 
 

@@ -2,9 +2,10 @@
 
 The webhook payload only says *which* object changed; the amount, status and period we act on come
 from a fresh read through `StripeProvider` (no row lock is held during that read). Settlement then goes
-through the generic billing services (`payment_succeed` / `payment_fail`, idempotent on the payment)
-and, for subscriptions, the plans services (`subscription_sync_from_provider`,
-`subscription_drop_to_free`). A replayed or reordered event therefore changes nothing the second time.
+through the generic billing services (`payment_succeed` / `payment_fail`, idempotent on the payment).
+What a subscription or refund event means is decided by the app that owns that state, through the
+hooks in `apps.billing.hooks` (plans and refunds register their handlers). A replayed or reordered
+event therefore changes nothing the second time.
 """
 
 import logging
@@ -13,6 +14,7 @@ import uuid
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from apps.billing import hooks
 from apps.billing.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus
 from apps.billing.providers.stripe import (
     StripeProvider,
@@ -180,12 +182,10 @@ def stripe_payment_intent_settle(*, intent_id: str) -> Payment | None:
     return payment
 
 
-def _local_subscription(subscription_id: str):
-    from apps.plans.models import Subscription
-
+def _subscription_owner(subscription_id: str) -> hooks.SubscriptionOwner | None:
     if not subscription_id:
         return None
-    return Subscription.objects.filter(external_id=subscription_id).select_related("account", "plan").first()
+    return hooks.provider_subscription_owner.send_one(external_id=subscription_id)
 
 
 def _plan_tier(remote_subscription) -> str | None:
@@ -219,15 +219,15 @@ def stripe_invoice_paid(*, invoice_id: str) -> Payment | None:
     if invoice["billing_reason"] != "subscription_cycle":
         return None  # subscription_create: the checkout session settles it
     subscription_id = invoice_subscription_id(invoice)
-    subscription = _local_subscription(subscription_id)
-    if subscription is None:
+    owner = _subscription_owner(subscription_id)
+    if owner is None:
         logger.warning("Stripe invoice %s renews unknown subscription %s", invoice_id, subscription_id)
         return None
-    tier = _plan_tier(provider.read_subscription(subscription_id)) or subscription.plan.tier
+    tier = _plan_tier(provider.read_subscription(subscription_id)) or owner.plan_tier
     period = invoice["lines"]["data"][0]["period"]
     with transaction.atomic():
         payment = payment_create(
-            account=subscription.account,
+            account=owner.account,
             purpose=PaymentPurpose.RENEWAL,
             amount_usd=from_cents(invoice["amount_paid"]),
             description=_("Subscription renewal"),
@@ -253,19 +253,19 @@ def stripe_invoice_payment_failed(*, invoice_id: str) -> Payment | None:
     if invoice["status"] == "paid" or invoice["billing_reason"] != "subscription_cycle":
         return None
     subscription_id = invoice_subscription_id(invoice)
-    subscription = _local_subscription(subscription_id)
-    if subscription is None:
+    owner = _subscription_owner(subscription_id)
+    if owner is None:
         return None
     period = invoice["lines"]["data"][0]["period"]
     with transaction.atomic():
         payment = payment_create(
-            account=subscription.account,
+            account=owner.account,
             purpose=PaymentPurpose.RENEWAL,
             amount_usd=from_cents(invoice["amount_due"]),
             description=_("Subscription renewal"),
             idempotency_key=f"stripe:invoice:{invoice['id']}:attempt:{invoice.get('attempt_count') or 1}",
             metadata={
-                "plan": subscription.plan.tier,
+                "plan": owner.plan_tier,
                 "period_start": from_timestamp(period["start"]).isoformat(),
                 "period_end": from_timestamp(period["end"]).isoformat(),
                 "subscription_external_id": subscription_id,
@@ -276,56 +276,52 @@ def stripe_invoice_payment_failed(*, invoice_id: str) -> Payment | None:
         return payment_fail(payment_id=payment.pk, message=_("The renewal payment failed."))
 
 
-def stripe_subscription_sync(*, subscription_id: str):
-    """`customer.subscription.updated`: mirror Stripe's plan, period, status and cancel flag."""
-    from apps.plans.services import subscription_sync_from_provider
-
+def stripe_subscription_sync(*, subscription_id: str) -> None:
+    """`customer.subscription.updated`: re-read it and hand plan, period, status and cancel flag up."""
     remote = StripeProvider().read_subscription(subscription_id)
-    subscription = _local_subscription(subscription_id)
     status = SUBSCRIPTION_STATUS.get(remote["status"])
-    if subscription is None or status is None:
-        return subscription
+    if status is None:
+        return
     start, end = subscription_period(remote)
-    return subscription_sync_from_provider(
-        subscription=subscription,
-        plan_tier=_plan_tier(remote),
-        period_start=start,
-        period_end=end,
-        status=status,
-        cancel_at_period_end=bool(remote.get("cancel_at_period_end")),
+    hooks.provider_subscription_changed.send(
+        subscription=hooks.ProviderSubscription(
+            external_id=subscription_id,
+            status=status,
+            plan_tier=_plan_tier(remote),
+            period_start=start,
+            period_end=end,
+            cancel_at_period_end=bool(remote.get("cancel_at_period_end")),
+        )
     )
 
 
-def stripe_subscription_ended(*, subscription_id: str):
-    """`customer.subscription.deleted`: once Stripe confirms it is canceled, the account is on Free."""
-    from apps.plans.services import subscription_drop_to_free
-
+def stripe_subscription_ended(*, subscription_id: str) -> None:
+    """`customer.subscription.deleted`: once Stripe confirms it is canceled, hand that up."""
     remote = StripeProvider().read_subscription(subscription_id)
-    subscription = _local_subscription(subscription_id)
-    if subscription is None or remote["status"] not in ("canceled", "incomplete_expired"):
-        return subscription
-    return subscription_drop_to_free(subscription=subscription, reason="stripe_subscription_canceled")
+    if remote["status"] in ("canceled", "incomplete_expired"):
+        hooks.provider_subscription_ended.send(external_id=subscription_id)
 
 
-def stripe_refund_sync(*, refund_id: str):
-    """`refund.updated` / `refund.failed`: re-read the refund, drive our Refund (`refund_settle` once final)."""
-    from apps.refunds.services import refund_part_update
-
+def stripe_refund_sync(*, refund_id: str) -> list:
+    """`refund.updated` / `refund.failed`: re-read the refund and hand its status up."""
     remote = StripeProvider().read_refund(external_id=refund_id)
-    return refund_part_update(external_id=remote.external_id, provider_status=remote.status)
+    return _refund_changed(external_id=remote.external_id, provider_status=remote.status)
 
 
 def stripe_charge_refunds_sync(*, payment_intent_id: str) -> list:
-    """`charge.refunded`: re-read every refund of the charge's PaymentIntent and drive the ones we made."""
-    from apps.refunds.services import refund_part_update
-
+    """`charge.refunded`: re-read every refund of the charge's PaymentIntent and hand each one up."""
     if not payment_intent_id:
         return []
     provider = StripeProvider()
-    settled = []
+    changed = []
     for remote in provider.list_refunds(payment_intent=payment_intent_id):
         status = {"succeeded": "succeeded", "failed": "failed", "canceled": "canceled"}.get(
             remote["status"], "pending"
         )
-        settled.append(refund_part_update(external_id=remote["id"], provider_status=status))
-    return [refund for refund in settled if refund is not None]
+        changed += _refund_changed(external_id=remote["id"], provider_status=status)
+    return changed
+
+
+def _refund_changed(*, external_id: str, provider_status: str) -> list:
+    results = hooks.provider_refund_changed.send(external_id=external_id, provider_status=provider_status)
+    return [result for result in results if result is not None]

@@ -16,18 +16,13 @@ from django.utils.translation import gettext_lazy as _
 from apps.api_keys.models import ApiKeyKind
 from apps.api_keys.selectors import api_key_list
 from apps.console.forms.api_keys import ApiKeyNameForm
-from apps.extra_usage.selectors import (
-    extra_usage_active_since,
-    extra_usage_selectable_keys,
-    extra_usage_setting_get,
-    extra_usage_spent,
-)
+from apps.extra_usage.selectors import extra_usage_selectable_keys, extra_usage_setting_get
 from apps.management_api.selectors import management_key_example_prefix
 from apps.plans.models import Plan
 from apps.refunds.models import RefundAllocation
 from apps.refunds.selectors import refund_preview
 from apps.usage.analytics import usage_breakdown
-from apps.usage.selectors import quota_windows_for_account
+from apps.usage.selectors import extra_usage_active_since, extra_usage_spent, quota_windows_for_account
 from apps.wallet.selectors import wallet_for_account
 
 API_KEY_SECTION_TITLES = {

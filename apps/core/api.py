@@ -15,17 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-
-class ApiError(Exception):
-    """Raise from an API view (or a service called by one) to answer with the SPEC error body."""
-
-    def __init__(self, status_code: int, type: str, message, *, headers: dict | None = None, extra=None):
-        super().__init__(str(message))
-        self.status_code = status_code
-        self.type = type
-        self.message = message
-        self.headers = headers or {}
-        self.extra = extra or {}
+from apps.core.exceptions import ApplicationError
 
 
 def api_success(data: dict, *, status_code: int = status.HTTP_200_OK) -> Response:
@@ -74,10 +64,15 @@ UNAUTHORIZED_MESSAGE = _("Missing or invalid credentials.")
 
 
 def exception_handler(exc, context) -> Response | None:
-    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every API error leaves in the SPEC §7 format."""
-    if isinstance(exc, ApiError):
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every API error leaves in the SPEC §7 format.
+
+    The one place errors become HTTP: an ApplicationError (raised by a service, or by an API view for
+    an interface-level refusal) answers with its class's `status` and `type`; DRF's own exceptions
+    (validation, authentication, permissions, throttling, routing) are mapped below.
+    """
+    if isinstance(exc, ApplicationError):
         return api_error_response(
-            exc.status_code, exc.type, exc.message, headers=exc.headers, extra=exc.extra
+            exc.status, exc.type, exc.message, headers=exc.api_headers() or None, extra=exc.api_fields()
         )
     if isinstance(exc, exceptions.ValidationError):
         return api_error_response(400, "invalid_params", validation_message(exc.detail))

@@ -94,7 +94,7 @@ def extra_usage_disable(*, account, actor=None) -> ExtraUsageSetting:
 def extra_usage_on_key_unusable(*, key: ApiKey, deleted: bool, now: datetime | None = None) -> bool:
     """A pay-as-you-go key was disabled or deleted: if Extra Usage bills through it, turn it off.
 
-    Called by apps.api_keys.services inside the transaction that disables/deletes the key. Returns
+    The `api_keys.hooks.api_key_unusable` handler: runs inside the transaction that disables/deletes the key. Returns
     whether Extra Usage was turned off.
     """
     if key.kind != ApiKeyKind.PAYG:

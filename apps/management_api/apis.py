@@ -20,7 +20,8 @@ from rest_framework.views import APIView
 
 from apps.api_keys.authentication import ManagementKeyAuthentication
 from apps.api_keys.services import api_key_usage_add
-from apps.core.api import ApiError, api_success
+from apps.core.api import api_success
+from apps.core.exceptions import NotFoundError, RateLimitedError
 from apps.management_api import selectors
 from apps.management_api.serializers import (
     ErrorSerializer,
@@ -92,6 +93,12 @@ def documented(*, operation_id: str, summary, description, data, errors: dict | 
     )
 
 
+class EndpointRateLimited(RateLimitedError):
+    """The per-endpoint limit of the management API answers 422 (as the reference product does, SPEC §7)."""
+
+    status = 422
+
+
 class ManagementApi(APIView):
     """Base: authentication, then the per-endpoint limit, then the key's request counter."""
 
@@ -119,12 +126,7 @@ class ManagementApi(APIView):
 
     def throttled(self, request, wait):
         seconds = max(1, math.ceil(wait or 1))
-        raise ApiError(
-            422,
-            "rate_limit",
-            RATE_LIMITED_MESSAGE % {"seconds": seconds},
-            headers={"Retry-After": str(seconds)},
-        )
+        raise EndpointRateLimited(RATE_LIMITED_MESSAGE % {"seconds": seconds}, retry_after=seconds)
 
     def query(self, serializer_class) -> dict:
         serializer = serializer_class(data=self.request.query_params)
@@ -200,7 +202,7 @@ class GenerationApi(ManagementApi):
         params = self.query(self.InputSerializer)
         event = selectors.generation_get(account=request.user, request_id=params["id"])
         if event is None:
-            raise ApiError(404, "not_found", GENERATION_NOT_FOUND)
+            raise NotFoundError(GENERATION_NOT_FOUND)
         return api_success(GenerationSerializer(event).data)
 
 

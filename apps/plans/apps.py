@@ -7,6 +7,10 @@ class PlansConfig(AppConfig):
     verbose_name = _("Plans and catalog")
 
     def ready(self):
-        from apps.plans import payment_handlers
+        from apps.accounts.hooks import account_created
+        from apps.plans import payment_handlers, provider_handlers
+        from apps.plans.services import subscription_create_free
 
         payment_handlers.register()
+        provider_handlers.register()
+        account_created.register(subscription_create_free)

@@ -30,6 +30,7 @@ from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
 from apps.plans.models import Subscription
 from apps.plans.services import subscription_drop_to_free, subscription_lock
+from apps.refunds import jobs
 from apps.refunds.models import TERMINAL, Refund, RefundAllocation, RefundStatus
 from apps.refunds.selectors import ZERO, RefundPreview, refund_preview
 
@@ -51,10 +52,17 @@ def _split(preview: RefundPreview) -> list[tuple[Payment, Decimal]]:
     return parts
 
 
-def _enqueue_submit(refund_id: int) -> None:
-    from apps.refunds.tasks import refund_submit_task
+def refund_in_progress_refuse_upgrade(*, subscription: Subscription) -> None:
+    """`plans.hooks.upgrade_check` handler: the plan cannot change while a refund of the cycle is processing."""
+    if Refund.objects.filter(account_id=subscription.account_id, status=RefundStatus.PROCESSING).exists():
+        raise ApplicationError(
+            _("A refund of this billing cycle is in progress; the plan cannot change until it is settled."),
+            code="refund_in_progress",
+        )
 
-    refund_submit_task.delay(refund_id)
+
+def _enqueue_submit(refund_id: int) -> None:
+    jobs.refund_submit_due.send(refund_id=refund_id)
 
 
 def refund_request(*, account, now: datetime | None = None) -> Refund:
@@ -140,8 +148,6 @@ def _submit_parts(refund: Refund, provider) -> None:
 
 def refund_submit(*, refund_id: int) -> Refund:
     """Ask the provider to refund each part (after commit, outside any lock); idempotent on the parts' keys."""
-    from apps.refunds.tasks import refund_sync_task
-
     refund = Refund.objects.get(pk=refund_id)
     if refund.status != RefundStatus.PROCESSING:
         return refund
@@ -150,7 +156,7 @@ def refund_submit(*, refund_id: int) -> Refund:
     if refund.status == RefundStatus.PROCESSING:
         # The provider settles later: sandbox through this task; Stripe through refund webhooks (this
         # task re-reading the refunds is a harmless catch-up there).
-        transaction.on_commit(lambda: refund_sync_task.delay(refund.pk))
+        transaction.on_commit(lambda: jobs.refund_sync_due.send(refund_id=refund.pk))
     return refund
 
 
@@ -278,8 +284,6 @@ def refund_settle(
 
 
 def _after_success(*, refund: Refund, ended: Subscription) -> None:
-    from apps.refunds.tasks import refund_send_confirmation
-
     if ended.external_id:
         try:
             get_provider().subscription_cancel_now(subscription=ended)
@@ -287,7 +291,7 @@ def _after_success(*, refund: Refund, ended: Subscription) -> None:
             logger.exception(
                 "Canceling provider subscription %s after refund %s failed", ended.external_id, refund.pk
             )
-    refund_send_confirmation.delay(refund.pk)
+    jobs.refund_confirmation_due.send(refund_id=refund.pk)
 
 
 def refund_cancel(*, refund_id: int, actor, reason: str = "") -> Refund:

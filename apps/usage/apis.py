@@ -9,8 +9,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.views import APIView
 
-from apps.core.api import ApiError, api_success, request_language
-from apps.usage.exceptions import MeteringRefused
+from apps.core.api import api_success, request_language
 from apps.usage.services import meter_authorize, meter_release, meter_usage
 
 MAX_TOKENS = 2**62
@@ -75,17 +74,6 @@ class GatewayApi(APIView):
     def dispatch(self, request, *args, **kwargs):
         with translation.override(request_language(request)):
             return super().dispatch(request, *args, **kwargs)
-
-    def handle_exception(self, exc):
-        if isinstance(exc, MeteringRefused):
-            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-            extra = {}
-            if exc.code == "quota_exceeded":
-                extra["resets_at"] = (
-                    exc.resets_at.isoformat().replace("+00:00", "Z") if exc.resets_at else None
-                )
-            exc = ApiError(exc.status, exc.code, exc.message, headers=headers, extra=extra)
-        return super().handle_exception(exc)
 
     def validated(self, serializer_class) -> dict:
         serializer = serializer_class(data=self.request.data)

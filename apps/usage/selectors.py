@@ -4,12 +4,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.db.models import Sum
 from django.utils import timezone
 
+from apps.api_keys.models import ApiKey
 from apps.core.money import flows_to_usd, round_flows, round_fraction
 from apps.plans.models import Subscription
 from apps.plans.selectors import effective_usd_per_flow
-from apps.usage.models import WINDOW_KINDS, QuotaWindow
+from apps.usage.models import WINDOW_KINDS, QuotaWindow, Reservation, ReservationStatus, UsageEvent
 from apps.usage.windows import monthly_period, window_max, window_state
 
 ZERO = Decimal("0")
@@ -58,3 +60,45 @@ def quota_windows_for_account(*, account, now: datetime | None = None) -> dict[s
             max_value_usd=flows_to_usd(maximum, rate),
         )
     return views
+
+
+def extra_usage_spent(*, account, key: ApiKey | None = None) -> Decimal:
+    """USD billed through Extra Usage (settled usage events), for the account or through one key."""
+    events = UsageEvent.objects.filter(account=account, extra_usage=True)
+    if key is not None:
+        events = events.filter(billed_key=key)
+    return events.aggregate(total=Sum("cost_usd"))["total"] or ZERO
+
+
+@dataclass(frozen=True)
+class ExtraUsageActive:
+    since: datetime  # when billing first moved to the wallet in the current exhaustion
+    key_name: str
+
+
+def extra_usage_active_since(
+    *, account, windows: dict, now: datetime | None = None
+) -> ExtraUsageActive | None:
+    """While a subscription window is exhausted: since when requests are billed through Extra Usage.
+
+    Derived from the data: the first Extra Usage reservation made since the exhausted window(s) started.
+    `windows` is `quota_windows_for_account(...)` for the same moment.
+    """
+    now = now or timezone.now()
+    starts = [
+        view.started_at
+        for view in windows.values()
+        if view.started_at is not None and view.used_flows + view.reserved_flows >= view.max_flows
+    ]
+    if not starts:
+        return None
+    first = (
+        Reservation.objects.filter(account=account, extra_usage=True, created_at__gte=min(starts))
+        .exclude(status=ReservationStatus.RELEASED)
+        .select_related("billed_key")
+        .order_by("created_at", "id")
+        .first()
+    )
+    if first is None or first.billed_key is None:
+        return None
+    return ExtraUsageActive(since=first.created_at, key_name=first.billed_key.name)

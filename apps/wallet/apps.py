@@ -9,7 +9,7 @@ class WalletConfig(AppConfig):
     def ready(self):
         from apps.billing.models import PaymentPurpose
         from apps.billing.services import register_payment_handlers
-        from apps.wallet import services
+        from apps.wallet import jobs, services, tasks
 
         register_payment_handlers(
             PaymentPurpose.TOPUP, on_success=services.wallet_topup_fulfil, on_failure=None
@@ -18,4 +18,14 @@ class WalletConfig(AppConfig):
             PaymentPurpose.AUTO_TOPUP,
             on_success=services.wallet_auto_topup_fulfil,
             on_failure=services.wallet_auto_topup_failed,
+        )
+        # Services ask for background work through jobs hooks; the tasks are enqueued here.
+        jobs.low_balance_alert_due.register(
+            lambda *, wallet_id: tasks.wallet_send_low_balance_alert.delay(wallet_id)
+        )
+        jobs.auto_topup_charge_due.register(
+            lambda *, wallet_id, seq: tasks.wallet_auto_topup_charge.delay(wallet_id, seq)
+        )
+        jobs.auto_topup_failed_notice_due.register(
+            lambda *, wallet_id, reason: tasks.wallet_send_auto_topup_failed.delay(wallet_id, reason)
         )

@@ -94,6 +94,7 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "console:home"
 
 # django-allauth: e-mail is the identifier.
+ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

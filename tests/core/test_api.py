@@ -1,11 +1,16 @@
 """The shared API error format (SPEC §7) for exceptions the gateway and management APIs raise."""
 
+from datetime import UTC, datetime
+
 import pytest
 from rest_framework import exceptions, serializers
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from apps.core.api import ApiError, api_success
+from apps.core.api import api_success
+from apps.core.exceptions import ApplicationError, NotFoundError
+from apps.management_api.apis import EndpointRateLimited
+from apps.usage.exceptions import QuotaExceeded, RateLimited
 
 
 class Probe(APIView):
@@ -34,12 +39,10 @@ def call(exc):
 @pytest.mark.parametrize(
     ("exc", "status", "type_", "headers"),
     [
-        (
-            ApiError(422, "rate_limit", "Slow down.", headers={"Retry-After": "7"}),
-            422,
-            "rate_limit",
-            {"Retry-After": "7"},
-        ),
+        (EndpointRateLimited("Slow down.", retry_after=7), 422, "rate_limit", {"Retry-After": "7"}),
+        (RateLimited("Slow down.", retry_after=2), 429, "rate_limit", {"Retry-After": "2"}),
+        (ApplicationError("Refused.", code="same_plan"), 400, "invalid_params", {}),
+        (NotFoundError("Gone."), 404, "not_found", {}),
         (exceptions.Throttled(wait=2.2), 429, "rate_limit", {"Retry-After": "3"}),
         (exceptions.PermissionDenied("no"), 403, "access_denied", {}),
         (exceptions.NotFound(), 404, "not_found", {}),
@@ -71,8 +74,9 @@ def test_success_envelope():
     assert response.data == {"success": True, "data": {"ok": True}}
 
 
-def test_api_error_extra_fields():
-    response = call(ApiError(402, "quota_exceeded", "Used up.", extra={"resets_at": "2026-01-01T00:00:00Z"}))
+def test_an_application_error_carries_its_status_type_and_extra_fields():
+    response = call(QuotaExceeded("Used up.", resets_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert response.status_code == 402
     assert response.data["error"] == {
         "code": "402",
         "type": "quota_exceeded",

@@ -6,11 +6,10 @@ from decimal import Decimal
 import pytest
 
 from apps.api_keys.models import ApiKeyKind
-from apps.extra_usage.selectors import extra_usage_active_since, extra_usage_spent
 from apps.extra_usage.services import extra_usage_enable
 from apps.usage.exceptions import MeteringRefused
 from apps.usage.models import QuotaWindow, Reservation, UsageEvent
-from apps.usage.selectors import quota_windows_for_account
+from apps.usage.selectors import extra_usage_active_since, extra_usage_spent, quota_windows_for_account
 from apps.usage.services import meter_authorize, meter_usage
 from apps.wallet.models import CreditGrant, LedgerEntry, Wallet
 from tests.api_keys.factories import make_key

@@ -31,7 +31,6 @@ from apps.core.exceptions import ApplicationError
 from apps.plans.models import Plan
 from apps.plans.selectors import subscription_get_for_account
 from apps.plans.services import (
-    subscription_ensure,
     subscription_grace_deadline,
     subscription_schedule_change,
     subscription_schedule_check,
@@ -47,7 +46,6 @@ TEMPLATE = "console/plans/subscription.html"
 
 
 def _context(request, *, dialog: dict | None = None, quota: bool = True) -> dict:
-    subscription_ensure(account=request.user)
     subscription = subscription_get_for_account(account=request.user)
     history = Paginator(payment_history(account=request.user), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -110,7 +108,6 @@ def subscribe(request):
         form = PlanChoiceForm(request.GET)
         if not form.is_valid():
             raise Http404
-        subscription_ensure(account=request.user)
         context = {
             "plan": form.cleaned_data["plan"],
             "subscription": subscription_get_for_account(account=request.user),
@@ -137,7 +134,6 @@ def upgrade(request):
         plan = _chosen_plan(request, request.GET)
         if plan is None:
             return _panel(request)
-        subscription_ensure(account=request.user)
         subscription = subscription_get_for_account(account=request.user)
         try:
             subscription_upgrade_check(subscription=subscription, new_plan=plan)
@@ -173,7 +169,6 @@ def schedule_change(request):
         plan = _chosen_plan(request, request.GET)
         if plan is None:
             return _panel(request)
-        subscription_ensure(account=request.user)
         subscription = subscription_get_for_account(account=request.user)
         try:
             subscription_schedule_check(subscription=subscription, plan=plan)

@@ -18,7 +18,7 @@ from apps.plans.services.changes import (
     subscription_upgrade_check,
     subscription_upgrade_preview,
 )
-from apps.plans.services.common import subscription_audit, subscription_ensure, subscription_lock
+from apps.plans.services.common import subscription_audit, subscription_create_free, subscription_lock
 from apps.plans.services.flow_rates import FLOW_RATE_NOT_POSITIVE, flow_rate_create
 from apps.plans.services.renewals import (
     subscription_drop_to_free,
@@ -34,7 +34,7 @@ __all__ = [
     "UpgradePreview",
     "subscription_audit",
     "subscription_drop_to_free",
-    "subscription_ensure",
+    "subscription_create_free",
     "subscription_expire_grace",
     "subscription_grace_deadline",
     "subscription_lock",

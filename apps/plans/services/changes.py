@@ -14,6 +14,7 @@ from apps.billing.providers import get_provider
 from apps.billing.services import payment_create, payment_fail, payment_succeed
 from apps.core.exceptions import ApplicationError
 from apps.core.money import prorate
+from apps.plans import hooks
 from apps.plans.models import Plan, Subscription, SubscriptionStatus
 from apps.plans.services.common import (
     CHECKOUT_REUSE_WINDOW,
@@ -116,13 +117,7 @@ def subscription_upgrade_check(*, subscription: Subscription, new_plan: Plan) ->
         raise ApplicationError(
             _("Your subscription is past due: pay for your plan again before changing it."), code="past_due"
         )
-    from apps.refunds.models import Refund, RefundStatus  # refunds builds on plans, not the reverse
-
-    if Refund.objects.filter(account_id=subscription.account_id, status=RefundStatus.PROCESSING).exists():
-        raise ApplicationError(
-            _("A refund of this billing cycle is in progress; the plan cannot change until it is settled."),
-            code="refund_in_progress",
-        )
+    hooks.upgrade_check.send(subscription=subscription)  # e.g. refunds: a refund in progress refuses
     if new_plan.price_usd <= subscription.plan.price_usd:
         raise ApplicationError(
             _("%(plan)s is not an upgrade from your current plan; schedule it as a downgrade instead.")

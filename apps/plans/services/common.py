@@ -4,10 +4,8 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from apps.core.dates import add_months
-from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
 from apps.plans.models import Plan, Subscription
 from apps.plans.selectors import plan_free
@@ -20,25 +18,19 @@ ONE_MICROSECOND = timedelta(microseconds=1)
 CHECKOUT_REUSE_WINDOW = timedelta(hours=1)
 
 
-def subscription_ensure(*, account) -> Subscription:
-    """Give an account its Free subscription if it has none (every account always has exactly one)."""
-    existing = Subscription.objects.filter(account=account).first()
-    if existing is not None:
-        return existing
-    free = plan_free()
-    if free is None:  # catalog not seeded yet (e.g. `createsuperuser` before `seed_catalog`)
-        return None
+@transaction.atomic
+def subscription_create_free(*, account) -> Subscription:
+    """A new account's one subscription: Free, monthly from now (the `account_created` hook handler).
+
+    The Free plan is seeded by a data migration (plans 0004), so it exists before any account does.
+    """
     start = timezone.now()
-    with transaction.atomic():
-        subscription, _ = Subscription.objects.get_or_create(
-            account=account,
-            defaults={
-                "plan": free,
-                "current_period_start": start,
-                "current_period_end": add_months(start, 1),
-            },
-        )
-    return subscription
+    return Subscription.objects.create(
+        account=account,
+        plan=plan_free(),
+        current_period_start=start,
+        current_period_end=add_months(start, 1),
+    )
 
 
 def subscription_lock(subscription_id: int) -> Subscription:
@@ -50,10 +42,7 @@ def subscription_lock(subscription_id: int) -> Subscription:
 
 
 def subscription_for_account(account) -> Subscription:
-    subscription = subscription_ensure(account=account)
-    if subscription is None:
-        raise ApplicationError(_("No plans are set up yet."), code="no_plans")
-    return subscription
+    return Subscription.objects.get(account=account)
 
 
 def subscription_audit(subscription: Subscription, event: str, *, actor=None, **details) -> None:

@@ -12,8 +12,7 @@ from apps.core.money import round_usage, usd_to_flows
 from apps.extra_usage.selectors import extra_usage_billing_key
 from apps.plans.models import CatalogModel
 from apps.plans.selectors import effective_usd_per_flow
-from apps.usage import wallet_bridge
-from apps.usage.exceptions import MeteringRefused
+from apps.usage.exceptions import InsufficientCredit, ModelNotAvailable, QuotaExceeded, RateLimited
 from apps.usage.models import (
     WINDOW_KINDS,
     Decision,
@@ -28,6 +27,7 @@ from apps.usage.windows import (
     windows_lock,
     windows_save,
 )
+from apps.wallet import services as wallet_services
 
 
 def _replay(request_id: str) -> AuthorizeResult | None:
@@ -53,7 +53,7 @@ def extra_usage_authorize(
     payg_key = extra_usage_billing_key(account=account)
     if payg_key is None:
         return None
-    if not wallet_bridge.wallet_reserve(
+    if not wallet_services.wallet_reserve(
         account=account, amount_usd=estimated_cost_usd, request_id=request_id
     ):
         return None
@@ -111,23 +111,19 @@ def _authorize_subscription(
     subscription = _subscription(account)
     plan = subscription.plan
     if model.min_plan.rank > plan.rank:
-        raise MeteringRefused(
+        raise ModelNotAvailable(
             _(
                 "Model %(model)s is not included in the %(plan)s plan. Upgrade your plan, or call it "
                 "with a pay-as-you-go key."
             )
-            % {"model": model.slug, "plan": plan.name},
-            status=404,
-            code="model_not_available",
+            % {"model": model.slug, "plan": plan.name}
         )
     estimate_flows = usd_to_flows(estimate, effective_usd_per_flow(account=account))
     rpm = rpm_acquire(account_id=account.pk, limit=rpm_limit(account=account, plan=plan), now=now)
     if not rpm.admitted:
-        raise MeteringRefused(
+        raise RateLimited(
             _("Rate limit exceeded: at most %(rpm)d requests per minute on your plan.")
             % {"rpm": rpm_limit(account=account, plan=plan)},
-            status=429,
-            code="rate_limit",
             retry_after=rpm.retry_after,
         )
     refusal = None
@@ -168,10 +164,8 @@ def _authorize_subscription(
                 )
                 if reservation is None:
                     resets = [window.resets_at for window in blocking if window.resets_at is not None]
-                    refusal = MeteringRefused(
+                    refusal = QuotaExceeded(
                         _("Your subscription quota is used up until its window resets."),
-                        status=402,
-                        code="quota_exceeded",
                         resets_at=max(resets) if resets else None,
                     )
     except IntegrityError:
@@ -192,11 +186,11 @@ def _authorize_payg(
     account = key.account
     try:
         with transaction.atomic():
-            if not wallet_bridge.wallet_reserve(account=account, amount_usd=estimate, request_id=request_id):
-                raise MeteringRefused(
-                    _("Your pay-as-you-go balance is too low. Top up your wallet to continue."),
-                    status=402,
-                    code="insufficient_credit",
+            if not wallet_services.wallet_reserve(
+                account=account, amount_usd=estimate, request_id=request_id
+            ):
+                raise InsufficientCredit(
+                    _("Your pay-as-you-go balance is too low. Top up your wallet to continue.")
                 )
             reservation = Reservation.objects.create(
                 request_id=request_id,

@@ -9,8 +9,7 @@ from apps.accounts.models import AccountStatus
 from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.api_keys.services import ApiKeyRefused, api_key_authenticate
 from apps.plans.models import CatalogModel, ModelStatus, Subscription
-from apps.plans.services import subscription_ensure
-from apps.usage.exceptions import MeteringRefused
+from apps.usage.exceptions import AccessDenied, InvalidModel, ModelNotAvailable, NotAuthorized
 
 ZERO = Decimal("0")
 MILLION = Decimal("1000000")
@@ -21,11 +20,11 @@ INFERENCE_KINDS = frozenset({ApiKeyKind.SUBSCRIPTION, ApiKeyKind.PAYG})
 # --- Refusals -------------------------------------------------------------------------------------------
 
 
-def _access_denied(message) -> MeteringRefused:
-    return MeteringRefused(message, status=403, code="access_denied")
+def _access_denied(message) -> AccessDenied:
+    return AccessDenied(message)
 
 
-def _key_refusal(reason: str) -> MeteringRefused:
+def _key_refusal(reason: str) -> AccessDenied:
     messages = {
         ApiKeyRefused.MALFORMED: _("The API key is not valid."),
         ApiKeyRefused.UNKNOWN: _("The API key is not valid."),
@@ -36,19 +35,13 @@ def _key_refusal(reason: str) -> MeteringRefused:
     return _access_denied(messages[reason])
 
 
-def _not_authorized(request_id: str) -> MeteringRefused:
-    return MeteringRefused(
-        _("Request %(request_id)s was never authorized.") % {"request_id": request_id},
-        status=409,
-        code="not_authorized",
-    )
+def _not_authorized(request_id: str) -> NotAuthorized:
+    return NotAuthorized(_("Request %(request_id)s was never authorized.") % {"request_id": request_id})
 
 
-def _released(request_id: str) -> MeteringRefused:
-    return MeteringRefused(
-        _("Request %(request_id)s was released; it can no longer be billed.") % {"request_id": request_id},
-        status=409,
-        code="not_authorized",
+def _released(request_id: str) -> NotAuthorized:
+    return NotAuthorized(
+        _("Request %(request_id)s was released; it can no longer be billed.") % {"request_id": request_id}
     )
 
 
@@ -81,21 +74,13 @@ def _check_account(account) -> None:
 def _catalog_model(slug: str) -> CatalogModel:
     model = CatalogModel.objects.select_related("min_plan").filter(slug=slug).first()
     if model is None:
-        raise MeteringRefused(
-            _("Unknown model %(model)s.") % {"model": slug}, status=404, code="invalid_model"
-        )
+        raise InvalidModel(_("Unknown model %(model)s.") % {"model": slug})
     if model.status != ModelStatus.AVAILABLE:
-        raise MeteringRefused(
-            _("Model %(model)s is coming soon and cannot be called yet.") % {"model": slug},
-            status=404,
-            code="model_not_available",
+        raise ModelNotAvailable(
+            _("Model %(model)s is coming soon and cannot be called yet.") % {"model": slug}
         )
     return model
 
 
 def _subscription(account) -> Subscription:
-    subscription = Subscription.objects.select_related("plan").filter(account=account).first()
-    if subscription is None:
-        subscription = subscription_ensure(account=account)
-        subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
-    return subscription
+    return Subscription.objects.select_related("plan").get(account=account)

@@ -13,8 +13,7 @@ from apps.api_keys.services import api_key_touch
 from apps.core.money import round_usage, usd_to_flows
 from apps.plans.models import CatalogModel
 from apps.plans.selectors import effective_usd_per_flow
-from apps.usage import wallet_bridge
-from apps.usage.exceptions import MeteringRefused
+from apps.usage.exceptions import InvalidParams
 from apps.usage.models import (
     WINDOW_KINDS,
     Decision,
@@ -31,6 +30,7 @@ from apps.usage.windows import (
     windows_lock,
     windows_save,
 )
+from apps.wallet import services as wallet_services
 
 # --- usage ----------------------------------------------------------------------------------------------
 
@@ -38,10 +38,8 @@ from apps.usage.windows import (
 def usage_cost_from_list_prices(*, model: CatalogModel, input_tokens: int, output_tokens: int) -> Decimal:
     """input × input price / 1M + output × output price / 1M + per-request price, 6 places."""
     if not model.has_list_prices:
-        raise MeteringRefused(
-            _("Model %(model)s has no list prices: cost_usd is required.") % {"model": model.slug},
-            status=400,
-            code="invalid_params",
+        raise InvalidParams(
+            _("Model %(model)s has no list prices: cost_usd is required.") % {"model": model.slug}
         )
     cost = (
         Decimal(input_tokens) * (model.input_usd_per_mtok or ZERO) / MILLION
@@ -99,7 +97,7 @@ def meter_usage(
             flows = usd_to_flows(cost, effective_usd_per_flow(account=account))
             _settle_windows(reservation=reservation, flows=flows, now=now)
         else:
-            wallet_bridge.wallet_settle(
+            wallet_services.wallet_settle(
                 account=account,
                 reserved_usd=reservation.reserved_usd,
                 cost_usd=cost,
@@ -193,7 +191,7 @@ def meter_release(*, request_id: str, now: datetime | None = None) -> ReleaseRes
                     window.reserved_flows = max(ZERO, window.reserved_flows - reservation.reserved_flows)
                     window.save(update_fields=["reserved_flows"])
         else:
-            wallet_bridge.wallet_release(
+            wallet_services.wallet_release(
                 account=account, reserved_usd=reservation.reserved_usd, request_id=request_id
             )
         reservation.status = ReservationStatus.RELEASED

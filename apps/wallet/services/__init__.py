@@ -1,4 +1,4 @@
-"""Wallet writes. A package: ledger core, top-ups and auto top-up, staff grants (names re-exported)."""
+"""Wallet writes. A package: ledger core, reservations, top-ups and auto top-up, staff grants (names re-exported)."""
 
 from apps.wallet.services.ledger import (
     DESCRIPTION_AUTO_TOPUP,
@@ -12,7 +12,9 @@ from apps.wallet.services.ledger import (
     wallet_debit,
     wallet_expire_grants,
     wallet_get_or_create,
+    wallet_lock,
 )
+from apps.wallet.services.reservations import wallet_release, wallet_reserve, wallet_settle
 from apps.wallet.services.staff import STAFF_KINDS, wallet_staff_grant
 from apps.wallet.services.topups import (
     TOPUP_BONUS_RATE,
@@ -53,7 +55,11 @@ __all__ = [
     "wallet_debit",
     "wallet_expire_grants",
     "wallet_get_or_create",
+    "wallet_lock",
     "wallet_low_balance_alert_update",
+    "wallet_release",
+    "wallet_reserve",
+    "wallet_settle",
     "wallet_staff_grant",
     "wallet_topup_fulfil",
     "wallet_topup_start",

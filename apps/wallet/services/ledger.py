@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 from apps.billing.models import Payment
 from apps.core.exceptions import ApplicationError
 from apps.core.money import round_usage
+from apps.wallet import jobs
 from apps.wallet.models import (
     ZERO,
     Bucket,
@@ -83,7 +84,8 @@ def wallet_get_or_create(*, account) -> Wallet:
         return Wallet.objects.get(account=account)
 
 
-def _lock(account) -> Wallet:
+def wallet_lock(*, account) -> Wallet:
+    """The one wallet row lock (creating the wallet first if needed). Call inside a transaction."""
     wallet_get_or_create(account=account)
     # Lock the wallet row only (of=self): locking the joined account row too would block every other
     # transaction's deferred foreign-key check on that account until this one ends.
@@ -91,10 +93,8 @@ def _lock(account) -> Wallet:
 
 
 def _enqueue_low_balance_alert(wallet: Wallet) -> None:
-    from apps.wallet.tasks import wallet_send_low_balance_alert
-
     wallet_id = wallet.pk
-    transaction.on_commit(lambda: wallet_send_low_balance_alert.delay(wallet_id))
+    transaction.on_commit(lambda: jobs.low_balance_alert_due.send(wallet_id=wallet_id))
 
 
 def _rearm_alerts(wallet: Wallet) -> list[str]:
@@ -114,13 +114,11 @@ def _check_thresholds(wallet: Wallet, before: Decimal) -> list[str]:
         and not wallet.auto_topup_pending
         and before >= wallet.auto_topup_threshold > after
     ):
-        from apps.wallet.tasks import wallet_auto_topup_charge
-
         wallet.auto_topup_seq += 1
         wallet.auto_topup_pending = True
         changed += ["auto_topup_seq", "auto_topup_pending"]
         wallet_id, seq = wallet.pk, wallet.auto_topup_seq
-        transaction.on_commit(lambda: wallet_auto_topup_charge.delay(wallet_id, seq))
+        transaction.on_commit(lambda: jobs.auto_topup_charge_due.send(wallet_id=wallet_id, seq=seq))
     if (
         wallet.low_balance_alert_enabled
         and not wallet.low_balance_alert_sent
@@ -218,7 +216,7 @@ def wallet_credit(
         raise ApplicationError(_("A credit must be a positive amount."), code="invalid_amount")
     if source_type not in SOURCE_BUCKET:
         raise ApplicationError(_("Unknown credit type."), code="invalid_type")
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.wallet_id != wallet.pk:
@@ -292,7 +290,7 @@ def wallet_debit(
     amount = round_usage(amount)
     if amount < 0:
         raise ApplicationError(_("A debit cannot be negative."), code="invalid_amount")
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.wallet_id != wallet.pk:

@@ -14,9 +14,9 @@ from apps.wallet.models import (
     LedgerEntry,
 )
 from apps.wallet.services.ledger import (
-    _lock,
     wallet_credit,
     wallet_debit,
+    wallet_lock,
 )
 
 STAFF_KINDS = (GrantSource.GIFT, GrantSource.COMPENSATION, GrantSource.REFERRAL, GrantSource.ADJUSTMENT)
@@ -45,7 +45,8 @@ def wallet_staff_grant(
     if amount < 0 and kind != GrantSource.ADJUSTMENT:
         raise ApplicationError(_("Only adjustments can be negative."), code="invalid_amount")
     key = f"staff:{operation_id}"
-    _lock(account)  # serialises concurrent submits of the same form: the second finds the first entry
+    # Serialises concurrent submits of the same form: the second finds the first entry.
+    wallet_lock(account=account)
     existing = LedgerEntry.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing

@@ -16,6 +16,7 @@ from apps.billing.services import checkout_start, payment_charge_saved_method, p
 from apps.core.exceptions import ApplicationError
 from apps.core.money import round_cents
 from apps.core.services import audit_record
+from apps.wallet import jobs
 from apps.wallet.models import (
     GrantSource,
     Wallet,
@@ -24,9 +25,9 @@ from apps.wallet.services.ledger import (
     DESCRIPTION_AUTO_TOPUP,
     DESCRIPTION_BONUS,
     DESCRIPTION_TOPUP,
-    _lock,
     _save,
     wallet_credit,
+    wallet_lock,
 )
 
 TOPUP_MIN = Decimal("5.00")
@@ -131,7 +132,7 @@ def wallet_auto_topup_failed(payment: Payment) -> None:
 
 @transaction.atomic
 def wallet_auto_topup_disable(*, account, reason: str) -> Wallet:
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     was_on = wallet.auto_topup_enabled or wallet.auto_topup_pending
     wallet.auto_topup_enabled = False
     wallet.auto_topup_pending = False
@@ -143,10 +144,10 @@ def wallet_auto_topup_disable(*, account, reason: str) -> Wallet:
             subject=wallet,
             details={"reason": reason[:300]},
         )
-        from apps.wallet.tasks import wallet_send_auto_topup_failed
-
         wallet_id, text = wallet.pk, reason[:300]
-        transaction.on_commit(lambda: wallet_send_auto_topup_failed.delay(wallet_id, text))
+        transaction.on_commit(
+            lambda: jobs.auto_topup_failed_notice_due.send(wallet_id=wallet_id, reason=text)
+        )
     return wallet
 
 
@@ -198,7 +199,7 @@ def wallet_auto_topup_update(
         raise ApplicationError(
             _("Save a payment method before turning on auto top-up."), code="no_payment_method"
         )
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     wallet.auto_topup_enabled = enabled
     wallet.auto_topup_threshold = threshold
     wallet.auto_topup_amount = amount
@@ -222,7 +223,7 @@ def wallet_low_balance_alert_update(*, account, enabled: bool, threshold: Decima
         raise ApplicationError(
             _("The threshold must be between $0.00 and $25,000.00."), code="invalid_threshold"
         )
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     wallet.low_balance_alert_enabled = enabled
     wallet.low_balance_alert_threshold = threshold
     # Re-arm against the new threshold: an alert is due again only after a new crossing.

@@ -1,4 +1,4 @@
-"""The metering engine's only door to the pay-as-you-go wallet (SPEC §7, §8).
+"""Wallet reservations for the metering engine (SPEC §7, §8): reserve, release, settle.
 
 Room = balance − reserved > 0 (balance = top-up + bonus − arrears). Reserving and releasing move the
 wallet's `reserved_usd` under the wallet row lock; settling debits the actual cost through
@@ -12,14 +12,9 @@ from django.db import transaction
 
 from apps.core.money import round_usage
 from apps.wallet.models import Wallet
-from apps.wallet.services import wallet_debit, wallet_get_or_create
+from apps.wallet.services.ledger import wallet_debit, wallet_lock
 
 ZERO = Decimal("0")
-
-
-def _lock(account) -> Wallet:
-    wallet_get_or_create(account=account)
-    return Wallet.objects.select_for_update(of=("self",)).get(account=account)
 
 
 @transaction.atomic
@@ -27,7 +22,7 @@ def wallet_reserve(*, account, amount_usd: Decimal, request_id: str) -> bool:
     """Reserve `amount_usd` if the wallet has room (balance − reserved > 0); False changes nothing."""
     if not Wallet.objects.filter(account=account).exists():
         return False  # no wallet yet = no credit (and no empty wallet row written for a refusal)
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     if wallet.total_balance - wallet.reserved_usd <= 0:
         return False
     wallet.reserved_usd += round_usage(amount_usd)
@@ -38,7 +33,7 @@ def wallet_reserve(*, account, amount_usd: Decimal, request_id: str) -> bool:
 @transaction.atomic
 def wallet_release(*, account, reserved_usd: Decimal, request_id: str) -> None:
     """Drop a reservation without billing anything (never below zero)."""
-    wallet = _lock(account)
+    wallet = wallet_lock(account=account)
     wallet.reserved_usd = max(ZERO, wallet.reserved_usd - reserved_usd)
     wallet.save(update_fields=["reserved_usd", "updated_at"])
 

@@ -10,7 +10,6 @@ from apps.api_keys.services import api_key_create
 from apps.core.dates import add_months
 from apps.plans.models import Subscription
 from apps.plans.seed import seed_catalog
-from apps.plans.services import subscription_ensure
 
 DEMO_EMAIL = "demo@flowport.local"
 DEMO_PASSWORD = "demo-flowport-2026"
@@ -38,8 +37,6 @@ class Command(BaseCommand):
             self._create_demo_customer()
         if not User.objects.filter(email=STAFF_EMAIL).exists():
             User.objects.create_superuser(STAFF_EMAIL, STAFF_PASSWORD, name="Staff")
-        for account in User.objects.filter(subscription__isnull=True):
-            subscription_ensure(account=account)
         demo = User.objects.get(email=DEMO_EMAIL)
         secret = None
         if not ApiKey.objects.live().filter(account=demo, kind=ApiKeyKind.SUBSCRIPTION).exists():
