@@ -12,12 +12,8 @@ PO = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
 
 def _count_entries(po: Path, *flags: str) -> list[str]:
-    # gettext's own tool from PATH (as `make messages` runs it), a fixed argv and no shell.
-    out = subprocess.run(  # noqa: S603
-        ["msgattrib", *flags, "--no-obsolete", str(po)],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=True,
+    out = subprocess.run(
+        ["msgattrib", *flags, "--no-obsolete", str(po)], capture_output=True, text=True, check=True
     )
     return [line for line in out.stdout.splitlines() if line.startswith("msgid ") and line != 'msgid ""']
 
