@@ -35,6 +35,7 @@ lint: setup
 	uv run --locked ruff check .
 	uv run --locked ruff format --check .
 	uv run --locked djlint templates --lint
+	uv run --locked lint-imports
 
 format: setup
 	uv run --locked ruff check --fix .

@@ -126,3 +126,13 @@ def user(db, password):
 def user_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def staff_client(client):
+    """A client signed in as a staff superuser (the Django admin's user); the user is `client.staff`."""
+    from tests.accounts.factories import StaffFactory
+
+    client.staff = StaffFactory()
+    client.force_login(client.staff)
+    return client

@@ -174,8 +174,9 @@ def windows_save(windows: list[QuotaWindow], fields: list[str]) -> None:
     columns = [QuotaWindow._meta.get_field(name).column for name in fields]
     row = "(%s::bigint, " + ", ".join(f"%s::{_SQL_TYPES[name]}" for name in fields) + ")"
     assignments = ", ".join(f'"{column}" = v."{column}"' for column in columns)
+    # Identifiers come from the model's _meta; every value is a parameter.
     sql = (
-        f'UPDATE "{QuotaWindow._meta.db_table}" AS w SET {assignments} '
+        f'UPDATE "{QuotaWindow._meta.db_table}" AS w SET {assignments} '  # noqa: S608
         f"FROM (VALUES {', '.join([row] * len(windows))}) AS v(id, {', '.join(columns)}) WHERE w.id = v.id"
     )
     params = [

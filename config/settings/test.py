@@ -25,5 +25,5 @@ STORAGES = {
 STRIPE_SECRET_KEY = ""
 PAYMENT_PROVIDER = "sandbox"
 STRIPE_MAX_NETWORK_RETRIES = 0  # the local fake answers at once; a retry would only sleep
-GATEWAY_TOKEN = "test-gateway-token"
+GATEWAY_TOKEN = "test-gateway-token"  # noqa: S105 -- test settings only
 FLOWPORT_DEMO_ACCOUNTS = True

@@ -12,9 +12,9 @@ from apps.plans.models import Subscription
 from apps.plans.seed import seed_catalog
 
 DEMO_EMAIL = "demo@flowport.local"
-DEMO_PASSWORD = "demo-flowport-2026"
+DEMO_PASSWORD = "demo-flowport-2026"  # noqa: S105 -- the demo login bootstrap_demo prints
 STAFF_EMAIL = "staff@flowport.local"
-STAFF_PASSWORD = "staff-flowport-2026"
+STAFF_PASSWORD = "staff-flowport-2026"  # noqa: S105 -- the demo login bootstrap_demo prints
 DEMO_KEY_NAME = "Demo subscription key"
 # The demo customer "joined" this long ago, so the history `simulate_traffic` lays down falls inside its
 # current billing cycle (and the quota cards agree with the cycle's Flow breakdown).
