@@ -41,7 +41,7 @@ def server_env() -> dict:
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
-        SECRET_KEY="bench-not-secret",
+        SECRET_KEY="bench-not-secret",  # noqa: S106 -- a throwaway local server
         SECURE_SSL_REDIRECT="false",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=DATABASE_URL,
@@ -87,7 +87,7 @@ for i in range({ACCOUNTS}):
         out.append(api_key_rotate(account=user, key_id=key.pk)[1])
 print(json.dumps(out))
 """
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 -- fixed argv, no shell
         [sys.executable, "manage.py", "shell", "-c", script],
         cwd=ROOT,
         env=env,
@@ -185,7 +185,7 @@ def drive(keys: list[str], mode: str, seconds: float = SECONDS) -> dict:
 def main() -> None:
     print(f"Preparing {ACCOUNTS} accounts on {DATABASE_URL} …", flush=True)
     keys = prepare()
-    gunicorn = subprocess.Popen(
+    gunicorn = subprocess.Popen(  # noqa: S603 -- fixed argv, no shell
         [
             sys.executable,
             "-m",

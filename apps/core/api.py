@@ -10,7 +10,6 @@ import math
 from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -58,9 +57,6 @@ def validation_message(detail) -> str:
 
 def _retry_after(wait) -> str:
     return str(max(1, math.ceil(wait or 1)))
-
-
-UNAUTHORIZED_MESSAGE = _("Missing or invalid credentials.")
 
 
 def exception_handler(exc, context) -> Response | None:

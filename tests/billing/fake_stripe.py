@@ -593,9 +593,11 @@ class FakeStripe:
             old, new = item["price"], self.get(change["price"], "price")
             pm = sub["default_payment_method"]
             if params.get("proration_behavior") == "always_invoice":
-                if pm in self.declined_payment_methods:
-                    if params.get("payment_behavior") == "error_if_incomplete":
-                        raise StripeError(402, "card_error", "Your card was declined.", code="card_declined")
+                if (
+                    pm in self.declined_payment_methods
+                    and params.get("payment_behavior") == "error_if_incomplete"
+                ):
+                    raise StripeError(402, "card_error", "Your card was declined.", code="card_declined")
                 lines = self._proration_lines(item, old, new)
                 invoice = self.invoice(sub, "subscription_update", sum(line["amount"] for line in lines))
                 invoice["lines"]["data"] = lines
