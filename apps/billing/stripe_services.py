@@ -376,7 +376,7 @@ def _stray_renewal(provider: StripeProvider, *, invoice, subscription_id: str) -
     account_id = ((remote or {}).get("metadata") or {}).get("account")
     if remote is None or not account_id:
         logger.warning("Stripe invoice %s renews unknown subscription %s", invoice["id"], subscription_id)
-        return None
+        return
     remote = {**remote, "latest_invoice": invoice["id"]}
     refund_id = _end_and_refund(provider, remote, key=f"flowport:stray:{invoice['id']}")
     account = get_user_model().objects.filter(pk=account_id).first()
@@ -389,7 +389,6 @@ def _stray_renewal(provider: StripeProvider, *, invoice, subscription_id: str) -
                 subject=None,
                 details={"subscription": subscription_id, "invoice": invoice["id"], "refund": refund_id},
             )
-    return None
 
 
 def stripe_invoice_payment_failed(*, invoice_id: str) -> Payment | None:

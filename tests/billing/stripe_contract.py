@@ -212,7 +212,7 @@ READ_FIELDS = {
 
 def _check_value(value, tp, where: str) -> list[str]:
     tp = _strip(tp)
-    if isinstance(tp, typing.ForwardRef) or isinstance(tp, str):
+    if isinstance(tp, typing.ForwardRef | str):
         return []
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):

@@ -82,29 +82,19 @@ def test_two_subscription_checkouts_completing_at_once_leave_one_live_subscripti
         Payment.objects.filter(pk=payment.pk).update(external_id=session.external_id)
         sessions.append(fake_stripe.complete_checkout(session.external_id))
     events = [fake_stripe.event("checkout.session.completed", session) for session in sessions]
-    barrier = threading.Barrier(len(events))
-    statuses = []
 
-    def deliver(event):
-        payload = json.dumps(event)
+    def deliver(index: int) -> int:
+        payload = json.dumps(events[index])
         signature = stripe.WebhookSignature.generate_signature_header(payload, WEBHOOK_SECRET)
-        try:
-            barrier.wait(timeout=10)
-            response = Client().post(
-                f"/stripe/webhook/{webhook_endpoint.djstripe_uuid}/",
-                data=payload,
-                content_type="application/json",
-                headers={"Stripe-Signature": signature},
-            )
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
+        response = Client().post(
+            f"/stripe/webhook/{webhook_endpoint.djstripe_uuid}/",
+            data=payload,
+            content_type="application/json",
+            headers={"Stripe-Signature": signature},
+        )
+        return response.status_code
 
-    threads = [threading.Thread(target=deliver, args=(event,)) for event in events]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    statuses = run_concurrently(deliver, len(events))
 
     assert statuses == [200, 200]
     subscriptions = [fake_stripe.objects[session["subscription"]] for session in sessions]

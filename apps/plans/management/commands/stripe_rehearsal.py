@@ -29,6 +29,16 @@ from apps.plans.models import Plan
 DAY = 24 * 3600
 
 
+class RehearsalFailed(Exception):
+    pass
+
+
+def _check(condition, detail) -> None:
+    """A rehearsal expectation (not an `assert`: it must hold under `python -O` too)."""
+    if not condition:
+        raise RehearsalFailed(str(detail))
+
+
 class RehearsalProvider(StripeProvider):
     """Our provider, bound to the rehearsal's own test-clock customer instead of an account's."""
 
@@ -82,7 +92,7 @@ class Rehearsal:
             if self.client.v1.test_helpers.test_clocks.retrieve(self.clock)["status"] == "ready":
                 return
             time.sleep(settings.STRIPE_REHEARSAL_POLL_SECONDS)
-        raise AssertionError("the test clock did not finish advancing")
+        raise RehearsalFailed("the test clock did not finish advancing")
 
     # -- steps: each returns a short detail, or raises AssertionError / StripeError -----------------
     def setup(self) -> str:
@@ -118,7 +128,7 @@ class Rehearsal:
             },
             options={"idempotency_key": self.key("subscribe")},
         )
-        assert sub["status"] == "active", sub["status"]
+        _check(sub["status"] == "active", sub["status"])
         self.subscription = sub["id"]
         self.invoices.append(sub["latest_invoice"])
         return sub["id"]
@@ -127,7 +137,7 @@ class Rehearsal:
         result = self.provider.subscription_upgrade(
             subscription=self.local(), new_plan=Plan.objects.get(tier="max"), payment=self.payment("upgrade")
         )
-        assert result.status == "succeeded", result
+        _check(result.status == "succeeded", result)
         self.invoices.append(result.external_id)
         return f"charged {result.amount_usd} USD ({result.external_id})"
 
@@ -135,17 +145,17 @@ class Rehearsal:
         self.provider.subscription_schedule_change(
             subscription=self.local(), plan=Plan.objects.get(tier="pro")
         )
-        assert self.provider.read_subscription(self.subscription)["schedule"], "no schedule was created"
+        _check(self.provider.read_subscription(self.subscription)["schedule"], "no schedule was created")
         result = self.provider.subscription_upgrade(
             subscription=self.local(),
             new_plan=Plan.objects.get(tier="ultra"),
             payment=self.payment("upgrade2"),
         )
-        assert result.status == "succeeded", result
+        _check(result.status == "succeeded", result)
         self.invoices.append(result.external_id)
         remote = self.provider.read_subscription(self.subscription)
-        assert not remote["schedule"] and not remote["cancel_at_period_end"], (
-            "the downgrade is still scheduled"
+        _check(
+            not remote["schedule"] and not remote["cancel_at_period_end"], "the downgrade is still scheduled"
         )
         return "schedule released, cancel flag clear"
 
@@ -159,9 +169,10 @@ class Rehearsal:
         self.wait_for_clock()
         remote = self.provider.read_subscription(self.subscription)
         invoice = self.provider.read_invoice(remote["latest_invoice"])
-        assert (invoice["billing_reason"], invoice["status"]) == ("subscription_cycle", "paid"), invoice[
-            "status"
-        ]
+        _check(
+            (invoice["billing_reason"], invoice["status"]) == ("subscription_cycle", "paid"),
+            invoice["status"],
+        )
         return f"renewed by {invoice['id']}"
 
     def refund_after_upgrade(self) -> str:
@@ -174,7 +185,7 @@ class Rehearsal:
                 params={**target, "metadata": {"rehearsal": self.run}},
                 options={"idempotency_key": self.key(f"refund:{index}")},
             )
-            assert refund["status"] in ("succeeded", "pending"), refund["status"]
+            _check(refund["status"] in ("succeeded", "pending"), refund["status"])
             refunded.append(refund["id"])
         return ", ".join(refunded)
 
@@ -183,7 +194,7 @@ class Rehearsal:
         result = self.provider.charge_saved_method(
             payment=self.payment(f"topup:{token}", amount="5.00"), payment_method=method
         )
-        assert result.status == expect, f"{result.status}: {result.failure_message}"
+        _check(result.status == expect, f"{result.status}: {result.failure_message}")
         return result.external_id or result.failure_message
 
     def dispute(self) -> str:
@@ -193,7 +204,7 @@ class Rehearsal:
             if found:
                 return f"{found[0]['id']} ({found[0]['reason']})"
             time.sleep(settings.STRIPE_REHEARSAL_POLL_SECONDS)
-        raise AssertionError("Stripe opened no dispute")
+        raise RehearsalFailed("Stripe opened no dispute")
 
     def cleanup(self) -> str:
         if self.clock:
