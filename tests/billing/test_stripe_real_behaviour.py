@@ -484,3 +484,23 @@ def test_one_stripe_error_does_not_stall_the_auto_top_up_retry_job(fake_stripe, 
         Payment.objects.filter(purpose=PaymentPurpose.AUTO_TOPUP).values_list("status", flat=True)
     )
     assert statuses == ["pending", "succeeded"]  # the 500 stays pending for the next run, the other is paid
+
+
+def test_staff_find_disputed_payments_in_admin(user, fake_stripe, deliver, staff_client):
+    from django.urls import reverse
+
+    card = _card(fake_stripe, user)
+    payment = payment_charge_saved_method(payment=_auto_topup(user, "auto:9"), payment_method=card)
+    assert (
+        deliver(
+            fake_stripe.event("charge.dispute.created", fake_stripe.dispute(payment.external_id))
+        ).status_code
+        == 200
+    )
+
+    url = reverse("admin:billing_payment_changelist")
+    open_list = staff_client.get(url, {"dispute": "open"})
+    assert open_list.status_code == 200
+    assert [row.pk for row in open_list.context["cl"].result_list] == [payment.pk]
+    assert "open · fraudulent" in open_list.content.decode()
+    assert staff_client.get(url, {"dispute": "won"}).context["cl"].result_count == 0
