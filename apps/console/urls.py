@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.console.views import api_keys, extra_usage, home, payg, refunds, subscription, usage
+from apps.console.views import api_keys, exports, extra_usage, home, payg, refunds, subscription, usage
 
 app_name = "console"
 
@@ -32,4 +32,8 @@ urlpatterns = [
     path("extra-usage/create-key/", extra_usage.extra_usage_create_key_view, name="extra_usage_create_key"),
     path("extra-usage/disable/", extra_usage.extra_usage_disable_view, name="extra_usage_disable"),
     path("usage/", usage.usage_page, name="usage"),
+    path("usage/export.csv", exports.usage_export, name="usage_export"),
+    path("keys/<int:pk>/usage.csv", exports.api_key_usage_export, name="api_key_usage_export"),
+    path("billing/history.csv", exports.billing_history_export, name="billing_history_export"),
+    path("payg/transactions.csv", exports.wallet_transactions_export, name="wallet_transactions_export"),
 ]

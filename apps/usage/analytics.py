@@ -160,3 +160,18 @@ def usage_events_for_key(
     if model_slug:
         events = events.filter(model__slug=model_slug)
     return events.select_related("model", "api_key", "billed_key").order_by("-created_at", "-id")
+
+
+def usage_events_for_account(
+    *, account, start: datetime | None = None, end: datetime | None = None, model_slug: str | None = None
+):
+    """The account's usage records in [start, end), newest first, optionally of one model (for exports:
+    iterate with `.iterator()`; keys and model are joined, so one query streams everything)."""
+    events = UsageEvent.objects.filter(account=account)
+    if start is not None:
+        events = events.filter(created_at__gte=start)
+    if end is not None:
+        events = events.filter(created_at__lt=end)
+    if model_slug:
+        events = events.filter(model__slug=model_slug)
+    return events.select_related("model", "api_key", "billed_key").order_by("-created_at", "-id")

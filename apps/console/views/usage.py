@@ -29,7 +29,7 @@ def _with_empty_days(rows: list[UsageRow], days) -> list[UsageRow]:
     return [by_day.get(day) or UsageRow(label=day.isoformat(), group=day, **empty) for day in days]
 
 
-def _range(form: UsageDateRangeForm):
+def chosen_days(form: UsageDateRangeForm):
     """The chosen UTC days (both inclusive); missing ends default to the last 7 days."""
     today = timezone.now().date()
     data = form.cleaned_data if form.is_bound else {}
@@ -45,7 +45,7 @@ def usage_page(request):
     form = UsageDateRangeForm(request.GET or None)
     breakdown, days = None, None
     if not form.is_bound or form.is_valid():
-        start_day, end_day = _range(form)
+        start_day, end_day = chosen_days(form)
         start = datetime.combine(start_day, time.min, tzinfo=UTC)
         end = datetime.combine(end_day, time.min, tzinfo=UTC) + timedelta(days=1)
         breakdown = usage_breakdown(account=request.user, start=start, end=end)
