@@ -9,6 +9,7 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +28,7 @@ from apps.management_api.serializers import (
     ErrorSerializer,
     FlowRateSerializer,
     GenerationSerializer,
+    GenerationsSerializer,
     PaygBalanceSerializer,
     SubscriptionDetailSerializer,
     TimeseriesSerializer,
@@ -44,6 +46,10 @@ RANGE_TOO_LONG = _("The range spans %(count)s buckets of %(width)s; at most %(ma
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 DEFAULT_RANGE = timedelta(days=30)
+MAX_GENERATIONS_RANGE = timedelta(days=366)
+GENERATIONS_RANGE_TOO_LONG = _("The range may span at most %(days)s days.")
+CURSOR_INVALID = _("Invalid cursor: pass the next_cursor of a previous page unchanged.")
+CURSOR_SALT = "flowport.management.generations.cursor"
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -300,3 +306,83 @@ class TimeseriesApi(ManagementApi):
         params = self.query(self.InputSerializer)
         series = selectors.usage_timeseries(account=request.user, **params)
         return api_success(TimeseriesSerializer(series).data)
+
+
+@extend_schema_field({"type": "string", "example": "WyIyMDI2LTExLTAxVDAwOjAwOjAwKzAwOjAwIiw0Ml0:1v..."})
+class CursorField(serializers.Field):
+    """An opaque page cursor: the signed (created_at, id) of the last generation of the previous page."""
+
+    default_error_messages = {"invalid": CURSOR_INVALID}
+
+    @staticmethod
+    def encode(after: tuple[datetime, int]) -> str:
+        created_at, pk = after
+        return signing.dumps([created_at.astimezone(UTC).isoformat(), pk], salt=CURSOR_SALT, compress=True)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > 200:
+            self.fail("invalid")
+        try:
+            text, pk = signing.loads(data, salt=CURSOR_SALT)
+            created_at = datetime.fromisoformat(text)
+        except (signing.BadSignature, TypeError, ValueError):
+            self.fail("invalid")
+        if type(pk) is not int or created_at.tzinfo is None:
+            self.fail("invalid")
+        return created_at, pk
+
+
+class GenerationsApi(ManagementApi):
+    throttle_scope = "generations"
+
+    class InputSerializer(serializers.Serializer):
+        starting_at = DateOrDateTimeField(
+            required=False, help_text=_("Start, inclusive (default: 30 days before ending_at).")
+        )
+        ending_at = DateOrDateTimeField(required=False, help_text=_("End, exclusive (default: now)."))
+        limit = serializers.IntegerField(
+            min_value=1, max_value=100, default=50, help_text=_("Generations per page (1-100).")
+        )
+        cursor = CursorField(required=False, help_text=_("The next_cursor of the previous page."))
+
+        def validate(self, attrs):
+            ending_at = attrs.get("ending_at") or timezone.now()
+            starting_at = attrs.get("starting_at") or max(EARLIEST, ending_at - DEFAULT_RANGE)
+            if starting_at >= ending_at:
+                raise serializers.ValidationError({"starting_at": RANGE_EMPTY})
+            if ending_at - starting_at > MAX_GENERATIONS_RANGE:
+                raise serializers.ValidationError(
+                    {"starting_at": GENERATIONS_RANGE_TOO_LONG % {"days": MAX_GENERATIONS_RANGE.days}}
+                )
+            return {**attrs, "starting_at": starting_at, "ending_at": ending_at}
+
+    @documented(
+        operation_id="generations",
+        summary=_("This account's metered requests over a range"),
+        description=_(
+            "Settled requests in [starting_at, ending_at) (at most 366 days), newest first, `limit` per "
+            "page. Pass `next_cursor` back as `cursor` with the same range for the next page."
+        ),
+        data=GenerationsSerializer,
+        parameters=[InputSerializer],
+        errors={
+            400: _error(
+                _("A parameter or the cursor is invalid, or the range is too long (`invalid_params`).")
+            )
+        },
+    )
+    def get(self, request):
+        params = self.query(self.InputSerializer)
+        page = selectors.generations_page(
+            account=request.user,
+            starting_at=params["starting_at"],
+            ending_at=params["ending_at"],
+            limit=params["limit"],
+            after=params.get("cursor"),
+        )
+        data = {
+            "generations": page.generations,
+            "has_more": page.next_after is not None,
+            "next_cursor": CursorField.encode(page.next_after) if page.next_after else None,
+        }
+        return api_success(GenerationsSerializer(data).data)

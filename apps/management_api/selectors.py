@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncDay, TruncWeek
 from django.utils import timezone
 
@@ -138,23 +138,59 @@ def payg_balance(*, account) -> PaygBalance:
 # --- one generation ------------------------------------------------------------------------------------
 
 
+GENERATION_FIELDS = (
+    "request_id",
+    "created_at",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "flows",
+    "billed_to",
+    "extra_usage",
+    "api_key_id",
+    "model__slug",
+)
+
+
+@dataclass(frozen=True)
+class GenerationsPage:
+    generations: list[UsageEvent]
+    # (created_at, id) of the last generation when more follow, else None: where the next page starts.
+    next_after: tuple[datetime, int] | None
+
+
+def generations_page(
+    *,
+    account,
+    starting_at: datetime,
+    ending_at: datetime,
+    limit: int,
+    after: tuple[datetime, int] | None = None,
+) -> GenerationsPage:
+    """The account's settled requests in [starting_at, ending_at), newest first, `limit` at a time.
+
+    Keyset pagination on (created_at, id): a page continues strictly after `after`, so requests settled
+    while a client pages never shift or repeat rows. One query (limit + 1 rows tells if more follow).
+    """
+    events = UsageEvent.objects.filter(account=account, created_at__gte=starting_at, created_at__lt=ending_at)
+    if after is not None:
+        created_at, pk = after
+        events = events.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+    rows = list(
+        events.select_related("model").only(*GENERATION_FIELDS).order_by("-created_at", "-id")[: limit + 1]
+    )
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return GenerationsPage(generations=rows, next_after=(rows[-1].created_at, rows[-1].pk))
+    return GenerationsPage(generations=rows, next_after=None)
+
+
 def generation_get(*, account, request_id: str) -> UsageEvent | None:
     """One settled request of this account, by the gateway's request id; None if unknown or another's."""
     return (
         UsageEvent.objects.filter(account=account, request_id=request_id)
         .select_related("model")
-        .only(
-            "request_id",
-            "created_at",
-            "input_tokens",
-            "output_tokens",
-            "cost_usd",
-            "flows",
-            "billed_to",
-            "extra_usage",
-            "api_key_id",
-            "model__slug",
-        )
+        .only(*GENERATION_FIELDS)
         .first()
     )
 

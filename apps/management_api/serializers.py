@@ -91,6 +91,15 @@ class GenerationSerializer(serializers.Serializer):
     api_key_id = serializers.IntegerField()
 
 
+class GenerationsSerializer(serializers.Serializer):
+    generations = GenerationSerializer(many=True, help_text=_("Newest first."))
+    has_more = serializers.BooleanField(help_text=_("More generations follow in this range."))
+    next_cursor = serializers.CharField(
+        allow_null=True,
+        help_text=_("Pass as `cursor` (same range) for the next page; null on the last page."),
+    )
+
+
 class SeriesSerializer(serializers.Serializer):
     model = serializers.CharField(help_text=_("Model slug, or __others__ for the models past `limit`."))
     total = MetricValueField()

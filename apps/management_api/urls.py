@@ -13,6 +13,7 @@ ROUTES = [
     ("flow_rate", apis.FlowRateApi, "management_flow_rate"),
     ("payg/balance", apis.PaygBalanceApi, "management_payg_balance"),
     ("generation", apis.GenerationApi, "management_generation"),
+    ("generations", apis.GenerationsApi, "management_generations"),
     ("statistics/timeseries", apis.TimeseriesApi, "management_statistics_timeseries"),
 ]
 

@@ -28,6 +28,7 @@ OPERATIONS = {
     "/api/v1/management/flow_rate",
     "/api/v1/management/payg/balance",
     "/api/v1/management/generation",
+    "/api/v1/management/generations",
     "/api/v1/management/statistics/timeseries",
 }
 
