@@ -52,7 +52,7 @@ def server_env() -> dict:
         REDIS_URL=REDIS_URL,
         CELERY_BROKER_URL="",
         GATEWAY_TOKEN=TOKEN,
-        LOG_LEVEL="WARNING",
+        LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "ERROR"),  # 404s of the trivial endpoint are not logged
     )
     return env
 
