@@ -59,8 +59,12 @@ def _clean_cache(request):
     """Counters kept in the cache (Redis) never leak from one test into the next."""
     from django.core.cache import cache
 
+    from apps.usage.hotcache import metering_cache_reset
+
+    metering_cache_reset()
     yield
     cache.clear()
+    metering_cache_reset()
 
 
 @pytest.fixture

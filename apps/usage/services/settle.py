@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db import transaction
 from django.db.models import F
@@ -10,9 +11,10 @@ from django.utils.translation import gettext as _
 
 from apps.api_keys.models import ApiKey
 from apps.api_keys.services import api_key_touch
-from apps.core.money import round_usage, usd_to_flows
+from apps.core.money import round_rate, round_usage, usd_to_flows
 from apps.plans.models import CatalogModel
-from apps.plans.selectors import effective_usd_per_flow
+from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
+from apps.usage import hotcache
 from apps.usage.exceptions import InvalidParams
 from apps.usage.models import (
     WINDOW_KINDS,
@@ -22,6 +24,7 @@ from apps.usage.models import (
     ReservationStatus,
     UsageEvent,
 )
+from apps.usage.services import fastpath
 from apps.usage.services.common import MILLION, ZERO, _not_authorized, _released, _subscription
 from apps.usage.services.results import ReleaseResult, UsageResult
 from apps.usage.windows import (
@@ -35,7 +38,9 @@ from apps.wallet import services as wallet_services
 # --- usage ----------------------------------------------------------------------------------------------
 
 
-def usage_cost_from_list_prices(*, model: CatalogModel, input_tokens: int, output_tokens: int) -> Decimal:
+def usage_cost_from_list_prices(
+    *, model: "CatalogModel | hotcache.ModelFacts", input_tokens: int, output_tokens: int
+) -> Decimal:
     """input × input price / 1M + output × output price / 1M + per-request price, 6 places."""
     if not model.has_list_prices:
         raise InvalidParams(
@@ -67,6 +72,16 @@ def meter_usage(
     Idempotent: a replay returns the first result and bills nothing.
     """
     now = now or timezone.now()
+    if fastpath.fast_path_enabled():
+        result = _usage_fast(
+            request_id=request_id,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost_usd,
+            now=now,
+        )
+        if result is not None:
+            return result
     replay = _event_replay(request_id)
     if replay is not None:
         return replay
@@ -136,6 +151,51 @@ def meter_usage(
     if reservation.billed_key is not None:
         api_key_touch(key=reservation.billed_key, now=now)
     return UsageResult.from_event(event, replayed=False)
+
+
+def _usage_fast(
+    *, request_id: str, input_tokens: int, output_tokens: int, cost_usd: Decimal | None, now: datetime
+) -> UsageResult | None:
+    """Settle a plain subscription reservation in two statements (fastpath.py), or None: full path.
+
+    None means nothing was changed; replays, releases, unknown ids, pay-as-you-go and Extra Usage and
+    windows that rolled since authorize all take the full path.
+    """
+    facts = fastpath.reservation_facts(request_id)
+    if facts is None or not facts.plain_subscription:
+        return None
+    if cost_usd is None:
+        model = hotcache.model_facts_by_id(facts.model_id)
+        if not model.has_list_prices:
+            return None
+        cost = usage_cost_from_list_prices(
+            model=model, input_tokens=input_tokens, output_tokens=output_tokens
+        )
+    else:
+        cost = round_usage(cost_usd)
+    rate = round_rate(
+        hotcache.base_rate()
+        * flow_value_multiplier(
+            account=SimpleNamespace(
+                status=facts.account_status, flow_value_multiplier=facts.flow_value_multiplier
+            )
+        )
+    )
+    flows = usd_to_flows(cost, rate)
+    settled = fastpath.usage_settle(
+        facts=facts, input_tokens=input_tokens, output_tokens=output_tokens, cost=cost, flows=flows, now=now
+    )
+    if not settled:
+        return None
+    api_key_touch(key=SimpleNamespace(pk=facts.api_key_id, last_used_at=None), now=now)
+    return UsageResult(
+        request_id=request_id,
+        billed_to=Decision.SUBSCRIPTION,
+        extra_usage=False,
+        flows=flows,
+        cost_usd=cost,
+        replayed=False,
+    )
 
 
 def _settle_windows(*, reservation: Reservation, flows: Decimal, now: datetime) -> None:
