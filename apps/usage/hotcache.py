@@ -101,6 +101,9 @@ class MeteringCache:
             return
         try:
             stamp = cache.get(STAMP_KEY)
+            if stamp is None:  # first process up, or the cache was flushed: set one for everyone
+                cache.add(STAMP_KEY, uuid.uuid4().hex, timeout=None)
+                stamp = cache.get(STAMP_KEY)
         except Exception:  # the shared cache is down: trust nothing for longer than one interval
             stamp = object()
         with self.lock:

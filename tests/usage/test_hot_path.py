@@ -34,9 +34,7 @@ def metered(user):
 
 
 def windows(user) -> dict[str, tuple[Decimal, Decimal]]:
-    return {
-        w.kind: (w.used_flows, w.reserved_flows) for w in QuotaWindow.objects.filter(account=user)
-    }
+    return {w.kind: (w.used_flows, w.reserved_flows) for w in QuotaWindow.objects.filter(account=user)}
 
 
 @pytest.mark.django_db
@@ -169,7 +167,9 @@ def test_with_redis_down_the_gateway_keeps_answering_and_rpm_fails_open(user, me
     client = gateway_client()
     assert authorize(client, "up", secret, estimate="0").status_code == 200
     before = rpm.rpm_fail_open_total()
-    dead_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}}
+    dead_cache = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}
+    }
     with override_settings(REDIS_URL=DEAD_REDIS, CACHES=dead_cache), caplog.at_level(logging.WARNING):
         hotcache.metering_cache_reset()
         first = authorize(client, "down", secret, estimate="0.05")
