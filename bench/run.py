@@ -4,10 +4,14 @@
     BENCH_WORKERS=8 BENCH_CLIENTS=64 BENCH_SECONDS=20 make bench
 
 Creates (once) BENCH_ACCOUNTS accounts on a benchmark plan with large quotas and RPM, two subscription
-keys each, starts gunicorn (BENCH_WORKERS sync workers) on 127.0.0.1:BENCH_PORT and drives
-authorize+usage pairs from BENCH_CLIENTS client processes for BENCH_SECONDS, then a trivial endpoint
-(a JSON 404 from the same API stack, no database) the same way. Prints pairs/s and p50/p99 per call
-and writes the numbers to bench-results.json.
+keys each, starts gunicorn (BENCH_WORKERS gthread workers of BENCH_THREADS threads; BENCH_THREADS=1 =
+sync workers) on 127.0.0.1:BENCH_PORT and drives authorize+usage pairs from BENCH_CLIENTS client
+processes for BENCH_SECONDS, then a trivial endpoint (a JSON 404 from the same API stack, no database)
+the same way; then one client alone (pairs, then trivial) and BENCH_HOT_CLIENTS clients on one account.
+Finally, in one process, it counts the SQL statements of warm authorize and usage calls through a
+database execute wrapper and profiles BENCH_PROFILE_PAIRS pairs. Prints the throughput ratio
+(metered requests/s over trivial requests/s), the one-client p50s, the hot-account figure, statements
+per call and the profile summary, and writes everything to bench-results.json.
 """
 
 import http.client
@@ -27,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/flowport_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
-THREADS = int(os.environ.get("BENCH_THREADS", "1"))  # >1 = gunicorn gthread workers
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))  # >1 = gunicorn gthread workers (README); 1 = sync
 HOT_CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", "64"))
 ONE_CLIENT_SECONDS = float(os.environ.get("BENCH_ONE_CLIENT_SECONDS", "5"))
 PROFILE_PAIRS = int(os.environ.get("BENCH_PROFILE_PAIRS", "200"))

@@ -86,6 +86,7 @@ class MeteringCache:
         self.keys: dict[str, KeyFacts] = {}
         self.accounts: dict[int, AccountFacts] = {}
         self.rate: RateFacts | None = None
+        self.touched: dict[int, float] = {}  # key id → when this process last touched it (monotonic)
 
     def clear(self) -> None:
         self.models.clear()
@@ -93,6 +94,7 @@ class MeteringCache:
         self.keys.clear()
         self.accounts.clear()
         self.rate = None
+        self.touched.clear()
 
     def check(self) -> None:
         """Drop everything when the shared stamp moved (read at most every check interval)."""
@@ -228,6 +230,10 @@ def facts_remember(*, secret_hash: str, loaded) -> tuple[KeyFacts, AccountFacts]
     c.keys[secret_hash] = key
     c.accounts[key.account_id] = account
     return key, account
+
+
+def touched() -> dict[int, float]:
+    return _cache.touched
 
 
 def account_forget(account_id: int) -> None:

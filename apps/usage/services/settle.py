@@ -1,5 +1,6 @@
 """usage and release: settle or drop a reservation (SPEC §7)."""
 
+import time
 from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
@@ -10,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.api_keys.models import ApiKey
-from apps.api_keys.services import api_key_touch
+from apps.api_keys.services import TOUCH_INTERVAL_SECONDS, api_key_touch
 from apps.core.money import round_rate, round_usage, usd_to_flows
 from apps.plans.models import CatalogModel
 from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
@@ -187,7 +188,7 @@ def _usage_fast(
     )
     if not settled:
         return None
-    api_key_touch(key=SimpleNamespace(pk=facts.api_key_id, last_used_at=None), now=now)
+    _touch(key_id=facts.api_key_id, now=now)
     return UsageResult(
         request_id=request_id,
         billed_to=Decision.SUBSCRIPTION,
@@ -196,6 +197,17 @@ def _usage_fast(
         cost_usd=cost,
         replayed=False,
     )
+
+
+def _touch(*, key_id: int, now: datetime) -> None:
+    """api_key_touch at most once per TOUCH_INTERVAL_SECONDS per key and process (no Redis round trip
+    on most calls; api_key_touch itself writes at most once a minute per key across processes)."""
+    clock = time.monotonic()
+    touched = hotcache.touched()
+    if clock - touched.get(key_id, float("-inf")) < TOUCH_INTERVAL_SECONDS:
+        return
+    touched[key_id] = clock
+    api_key_touch(key=SimpleNamespace(pk=key_id, last_used_at=None), now=now)
 
 
 def _settle_windows(*, reservation: Reservation, flows: Decimal, now: datetime) -> None:
