@@ -36,3 +36,10 @@ messages: setup
 
 bench: setup
 	uv run --locked python bench/run.py
+
+# --- LiteLLM Proxy integration (integrations/litellm): its own uv project and lock, kept out of the portal's env.
+# The end-to-end tests in tests/integrations/ run the proxy from this environment (and sync it themselves).
+.PHONY: litellm-env
+litellm-env:
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	cd integrations/litellm && uv sync --locked --quiet

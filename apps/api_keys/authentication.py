@@ -65,12 +65,12 @@ class ManagementKeyAuthentication(BaseAuthentication):
         try:
             key = api_key_authenticate(secret=secret, expected_kinds=set(self.expected_kinds))
         except ApiKeyRefused as refused:
+            if refused.reason in ApiKeyRefused.ACCOUNT_REASONS:
+                raise ApiKeyAccessDenied(ACCOUNT_BLOCKED) from refused
             if refused.reason == ApiKeyRefused.WRONG_KIND:
                 raise ApiKeyAccessDenied(refused.reason) from refused
             raise ApiKeyAuthenticationFailed(refused.reason) from refused
         account = key.account
-        if account.is_blocked or not account.is_active:
-            raise ApiKeyAccessDenied(ACCOUNT_BLOCKED)
         api_key_touch(key=key)
         return account, key
 

@@ -18,12 +18,17 @@ class ApiKeyRefused(Exception):
     DISABLED = "disabled"
     DELETED = "deleted"
     WRONG_KIND = "wrong_kind"
-    REASONS = frozenset({MALFORMED, UNKNOWN, DISABLED, DELETED, WRONG_KIND})
+    # The key's account may not use keys (SPEC §7: account active and not suspended/banned).
+    ACCOUNT_INACTIVE = "account_inactive"
+    ACCOUNT_SUSPENDED = "suspended"
+    ACCOUNT_BANNED = "banned"
+    ACCOUNT_REASONS = frozenset({ACCOUNT_INACTIVE, ACCOUNT_SUSPENDED, ACCOUNT_BANNED})
+    REASONS = frozenset({MALFORMED, UNKNOWN, DISABLED, DELETED, WRONG_KIND}) | ACCOUNT_REASONS
 
     def __init__(self, reason: str, key=None):
         if reason not in self.REASONS:
             raise ValueError(f"unknown refusal reason {reason!r}")
         super().__init__(reason)
         self.reason = reason
-        # The key record when one was found (disabled/deleted/wrong_kind); never for malformed/unknown.
+        # The key record when one was found (disabled/deleted/wrong_kind/account); never for malformed/unknown.
         self.key = key

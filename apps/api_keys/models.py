@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.models import BLOCKED_STATUSES, AccountStatus
 from apps.core.models import TimeStampedModel
 
 
@@ -28,10 +29,45 @@ SECRET_HEX_LENGTH = 64
 SECRET_LENGTH = 9 + SECRET_HEX_LENGTH  # 73
 
 
+class KeyUnusable:
+    """Why a key may not be used, in the order they are checked (the one rule: `api_key_unusable_reason`)."""
+
+    DELETED = "deleted"
+    DISABLED = "disabled"
+    ACCOUNT_INACTIVE = "account_inactive"  # staff turned the account's `is_active` off
+    ACCOUNT_SUSPENDED = AccountStatus.SUSPENDED.value
+    ACCOUNT_BANNED = AccountStatus.BANNED.value
+    ACCOUNT_REASONS = frozenset({ACCOUNT_INACTIVE, ACCOUNT_SUSPENDED, ACCOUNT_BANNED})
+
+
+def api_key_unusable_reason(key: "ApiKey") -> str | None:
+    """THE rule for "may this key be used" (gateway, management API, console): None when it may.
+
+    Key enabled and not deleted, account active (`is_active`) and not suspended or banned. Its query
+    form is `ApiKey.objects.usable()`; both must say the same thing.
+    """
+    if key.deleted_at is not None:
+        return KeyUnusable.DELETED
+    if key.status != ApiKeyStatus.ENABLED:
+        return KeyUnusable.DISABLED
+    account = key.account
+    if not account.is_active:
+        return KeyUnusable.ACCOUNT_INACTIVE
+    if account.status in BLOCKED_STATUSES:
+        return str(account.status)
+    return None
+
+
 class ApiKeyQuerySet(models.QuerySet):
     def live(self):
         """Keys that have not been deleted (deleted keys are kept for history only)."""
         return self.filter(deleted_at__isnull=True)
+
+    def usable(self):
+        """Keys that may be used now: the query form of `api_key_unusable_reason` (same rule)."""
+        return self.filter(
+            deleted_at__isnull=True, status=ApiKeyStatus.ENABLED, account__is_active=True
+        ).exclude(account__status__in=BLOCKED_STATUSES)
 
 
 class ApiKey(TimeStampedModel):
@@ -90,3 +126,8 @@ class ApiKey(TimeStampedModel):
     @property
     def is_enabled(self) -> bool:
         return self.status == ApiKeyStatus.ENABLED and self.deleted_at is None
+
+    @property
+    def is_usable(self) -> bool:
+        """May this key be used now (key and account): see `api_key_unusable_reason`."""
+        return api_key_unusable_reason(self) is None

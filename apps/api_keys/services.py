@@ -21,7 +21,14 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.api_keys import hooks
 from apps.api_keys.exceptions import ApiKeyNotFound, ApiKeyRefused
-from apps.api_keys.models import KEY_PREFIXES, ApiKey, ApiKeyKind, ApiKeyStatus
+from apps.api_keys.models import (
+    KEY_PREFIXES,
+    ApiKey,
+    ApiKeyKind,
+    ApiKeyStatus,
+    KeyUnusable,
+    api_key_unusable_reason,
+)
 from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
 
@@ -29,6 +36,7 @@ __all__ = [
     "ApiKeyNotFound",
     "ApiKeyRefused",
     "api_key_authenticate",
+    "api_key_check_usable",
     "api_key_create",
     "api_key_delete",
     "api_key_hash",
@@ -184,24 +192,43 @@ def api_key_delete(
     return key
 
 
-def api_key_authenticate(*, secret: str, expected_kinds: set[str] | None = None) -> ApiKey:
-    """The key a secret belongs to, with its account loaded, or ApiKeyRefused(reason).
+_UNUSABLE_REFUSALS = {
+    KeyUnusable.DELETED: ApiKeyRefused.DELETED,
+    KeyUnusable.DISABLED: ApiKeyRefused.DISABLED,
+    KeyUnusable.ACCOUNT_INACTIVE: ApiKeyRefused.ACCOUNT_INACTIVE,
+    KeyUnusable.ACCOUNT_SUSPENDED: ApiKeyRefused.ACCOUNT_SUSPENDED,
+    KeyUnusable.ACCOUNT_BANNED: ApiKeyRefused.ACCOUNT_BANNED,
+}
 
-    Reasons, checked in this order: malformed, unknown, deleted, disabled, wrong_kind. The account's
-    status is not checked here (callers decide what a blocked account means for them).
+
+def api_key_check_usable(*, key: ApiKey, expected_kinds: set[str] | None = None) -> ApiKey:
+    """The key if it may be used now, else ApiKeyRefused(reason): the one rule (`api_key_unusable_reason`)
+    applied to a key record, shared by the gateway, the management API and the console.
+
+    Reasons, checked in this order: deleted, disabled, wrong_kind, then the account (inactive,
+    suspended, banned).
+    """
+    reason = api_key_unusable_reason(key)
+    if reason in (KeyUnusable.DELETED, KeyUnusable.DISABLED):
+        raise ApiKeyRefused(_UNUSABLE_REFUSALS[reason], key=key)
+    if expected_kinds is not None and key.kind not in expected_kinds:
+        raise ApiKeyRefused(ApiKeyRefused.WRONG_KIND, key=key)
+    if reason is not None:
+        raise ApiKeyRefused(_UNUSABLE_REFUSALS[reason], key=key)
+    return key
+
+
+def api_key_authenticate(*, secret: str, expected_kinds: set[str] | None = None) -> ApiKey:
+    """The usable key a secret belongs to, with its account loaded, or ApiKeyRefused(reason).
+
+    Reasons, checked in this order: malformed, unknown, then those of `api_key_check_usable`.
     """
     if not isinstance(secret, str) or not SECRET_RE.fullmatch(secret):
         raise ApiKeyRefused(ApiKeyRefused.MALFORMED)
     key = ApiKey.objects.select_related("account").filter(secret_hash=api_key_hash(secret)).first()
     if key is None:
         raise ApiKeyRefused(ApiKeyRefused.UNKNOWN)
-    if key.deleted_at is not None:
-        raise ApiKeyRefused(ApiKeyRefused.DELETED, key=key)
-    if key.status != ApiKeyStatus.ENABLED:
-        raise ApiKeyRefused(ApiKeyRefused.DISABLED, key=key)
-    if expected_kinds is not None and key.kind not in expected_kinds:
-        raise ApiKeyRefused(ApiKeyRefused.WRONG_KIND, key=key)
-    return key
+    return api_key_check_usable(key=key, expected_kinds=expected_kinds)
 
 
 def api_key_touch(*, key: ApiKey, now: datetime | None = None) -> bool:

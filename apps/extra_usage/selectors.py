@@ -28,15 +28,11 @@ def extra_usage_billing_key(*, account) -> ApiKey | None:
     if setting is None or setting.payg_key is None:
         return None
     key = setting.payg_key
-    if key.account_id != account.pk or key.kind != ApiKeyKind.PAYG or not key.is_enabled:
+    if key.account_id != account.pk or key.kind != ApiKeyKind.PAYG or not key.is_usable:
         return None
     return key
 
 
 def extra_usage_selectable_keys(*, account):
     """The keys Extra Usage may bill through: the account's enabled, live pay-as-you-go keys."""
-    return (
-        ApiKey.objects.live()
-        .filter(account=account, kind=ApiKeyKind.PAYG, status="enabled")
-        .order_by("created_at", "id")
-    )
+    return ApiKey.objects.usable().filter(account=account, kind=ApiKeyKind.PAYG).order_by("created_at", "id")

@@ -8,6 +8,7 @@ class RefundsConfig(AppConfig):
 
     def ready(self):
         from apps.billing.hooks import provider_refund_changed
+        from apps.core.side_effects import enqueue_safely
         from apps.plans.hooks import upgrade_check
         from apps.refunds import jobs, tasks
         from apps.refunds.services import refund_in_progress_refuse_upgrade, refund_part_update
@@ -15,8 +16,10 @@ class RefundsConfig(AppConfig):
         provider_refund_changed.register(refund_part_update)
         upgrade_check.register(refund_in_progress_refuse_upgrade)
         # Services ask for background work through jobs hooks; the tasks are enqueued here.
-        jobs.refund_submit_due.register(lambda *, refund_id: tasks.refund_submit_task.delay(refund_id))
-        jobs.refund_sync_due.register(lambda *, refund_id: tasks.refund_sync_task.delay(refund_id))
+        jobs.refund_submit_due.register(
+            lambda *, refund_id: enqueue_safely(tasks.refund_submit_task, refund_id)
+        )
+        jobs.refund_sync_due.register(lambda *, refund_id: enqueue_safely(tasks.refund_sync_task, refund_id))
         jobs.refund_confirmation_due.register(
-            lambda *, refund_id: tasks.refund_send_confirmation.delay(refund_id)
+            lambda *, refund_id: enqueue_safely(tasks.refund_send_confirmation, refund_id)
         )

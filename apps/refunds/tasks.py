@@ -1,5 +1,7 @@
 """Refund jobs: each takes an id, calls one service, is idempotent and safe to run twice or late."""
 
+from smtplib import SMTPException
+
 from celery import shared_task
 from django.core.mail import send_mail
 from django.urls import reverse
@@ -28,7 +30,7 @@ def refund_sync_task(refund_id: int) -> str:
     return services.refund_sync(refund_id=refund_id).status
 
 
-@shared_task
+@shared_task(autoretry_for=(OSError, SMTPException), retry_backoff=True, max_retries=5)
 def refund_send_confirmation(refund_id: int) -> None:
     refund = Refund.objects.select_related("account").get(pk=refund_id)
     if refund.status != RefundStatus.SUCCEEDED:

@@ -1,19 +1,27 @@
-"""Gateway metering API (SPEC §7): authorize, usage, release. Service-token authentication."""
+"""Gateway metering API (SPEC §7): authorize, usage, release. Service-token authentication.
+
+Its OpenAPI schema is internal: served at /api/v1/gateway/schema behind the service token (for the
+gateway's developers and for fuzzing), never in the customers' schema at /api/v1/schema/.
+"""
 
 import hmac
 
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from apps.core.api import api_success, request_language
 from apps.usage.services import meter_authorize, meter_release, meter_usage
+from apps.usage.services.common import MAX_REQUEST_USD, MAX_TOKENS
 
-MAX_TOKENS = 2**62
-MAX_USD = 1_000_000
+MAX_USD = MAX_REQUEST_USD
 
 
 class GatewayTokenAuthentication(BaseAuthentication):
@@ -54,6 +62,9 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^[0-9]{1,7}(\.[0-9]{1,6})?$", "example": "0.0123"},
+)
 class UsdField(serializers.DecimalField):
     """A USD amount ≥ 0 as a decimal string (or a JSON number); rounded to 6 places by the service."""
 
@@ -66,10 +77,92 @@ class UsdField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+class GatewayTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.usage.apis.GatewayTokenAuthentication"
+    name = "gatewayToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "settings.GATEWAY_TOKEN"}
+
+
+# --- Schema (internal) -------------------------------------------------------------------------------
+
+ERROR_TYPES = (
+    "invalid_params, unauthorized, access_denied, not_authorized, request_conflict, quota_exceeded, "
+    "insufficient_credit, model_not_available, invalid_model, rate_limit"
+)
+GatewayErrorSerializer = inline_serializer(
+    name="GatewayError",
+    fields={
+        "success": serializers.BooleanField(default=False),
+        "error": inline_serializer(
+            name="GatewayErrorDetail",
+            fields={
+                "code": serializers.CharField(),
+                "type": serializers.CharField(help_text=ERROR_TYPES),
+                "message": serializers.CharField(),
+                "resets_at": serializers.DateTimeField(
+                    required=False, allow_null=True, help_text="quota_exceeded only"
+                ),
+            },
+        ),
+    },
+)
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(GatewayErrorSerializer, description=description)
+
+
+def _ok(name: str, fields: dict) -> OpenApiResponse:
+    data = inline_serializer(name=f"{name}Data", fields=fields)
+    return OpenApiResponse(
+        inline_serializer(name=name, fields={"success": serializers.BooleanField(default=True), "data": data})
+    )
+
+
+COMMON_ERRORS = {
+    400: _error("Malformed body or parameter (`invalid_params`; the message names the field)."),
+    401: _error("Missing or wrong service token (`unauthorized`)."),
+}
+NUMBER = {"pattern": r"^\d+\.\d{6}$"}
+
+
+class _SixPlaces(serializers.CharField):
+    """A decimal string with 6 places, e.g. "0.050000"."""
+
+
+def gateway_schema(*, summary: str, request, ok: OpenApiResponse, errors: dict):
+    return extend_schema(
+        summary=summary,
+        tags=["Gateway"],
+        request=request,
+        responses={200: ok, **COMMON_ERRORS, **errors},
+    )
+
+
+class AuthorizeRequestSerializer(serializers.Serializer):
+    request_id = StrictCharField(max_length=128)
+    api_key = StrictCharField(max_length=256)
+    model = StrictCharField(max_length=128)
+    estimated_cost_usd = UsdField(required=False, default=0)
+
+
+class UsageRequestSerializer(serializers.Serializer):
+    request_id = StrictCharField(max_length=128)
+    input_tokens = StrictIntegerField(min_value=0, max_value=MAX_TOKENS, required=False, default=0)
+    output_tokens = StrictIntegerField(min_value=0, max_value=MAX_TOKENS, required=False, default=0)
+    cost_usd = UsdField(required=False, allow_null=True, default=None)
+
+
+class ReleaseRequestSerializer(serializers.Serializer):
+    request_id = StrictCharField(max_length=128)
+
+
 class GatewayApi(APIView):
     authentication_classes = [GatewayTokenAuthentication]
     permission_classes: list = []
-    schema = None  # internal API for the inference gateway: not in the customers' OpenAPI schema
+    renderer_classes = [JSONRenderer]
 
     def dispatch(self, request, *args, **kwargs):
         with translation.override(request_language(request)):
@@ -82,12 +175,35 @@ class GatewayApi(APIView):
 
 
 class AuthorizeApi(GatewayApi):
-    class InputSerializer(serializers.Serializer):
-        request_id = StrictCharField(max_length=128)
-        api_key = StrictCharField(max_length=256)
-        model = StrictCharField(max_length=128)
-        estimated_cost_usd = UsdField(required=False, default=0)
+    InputSerializer = AuthorizeRequestSerializer
 
+    @gateway_schema(
+        summary="Decide who pays for a request and reserve its estimate",
+        request=InputSerializer,
+        ok=_ok(
+            "AuthorizeResponse",
+            {
+                "request_id": serializers.CharField(),
+                "decision": serializers.ChoiceField(choices=["subscription", "payg"]),
+                "extra_usage": serializers.BooleanField(),
+                "account_id": serializers.IntegerField(),
+                "key_id": serializers.IntegerField(),
+                "reserved_flows": serializers.CharField(required=False),
+                "reserved_usd": serializers.CharField(required=False),
+                "rpm_remaining": serializers.IntegerField(allow_null=True),
+            },
+        ),
+        errors={
+            402: _error("`quota_exceeded` (with resets_at) or `insufficient_credit`."),
+            403: _error(
+                "The key is unknown, disabled, deleted or a management key, or the account may not "
+                "use keys (`access_denied`)."
+            ),
+            404: _error("`invalid_model` or `model_not_available`."),
+            409: _error("The request_id is known with another key or model (`request_conflict`)."),
+            429: _error("RPM exceeded (`rate_limit`); see Retry-After."),
+        },
+    )
     def post(self, request):
         data = self.validated(self.InputSerializer)
         result = meter_authorize(
@@ -100,12 +216,23 @@ class AuthorizeApi(GatewayApi):
 
 
 class UsageApi(GatewayApi):
-    class InputSerializer(serializers.Serializer):
-        request_id = StrictCharField(max_length=128)
-        input_tokens = StrictIntegerField(min_value=0, max_value=MAX_TOKENS, required=False, default=0)
-        output_tokens = StrictIntegerField(min_value=0, max_value=MAX_TOKENS, required=False, default=0)
-        cost_usd = UsdField(required=False, allow_null=True, default=None)
+    InputSerializer = UsageRequestSerializer
 
+    @gateway_schema(
+        summary="Settle an authorized request with its actual cost",
+        request=InputSerializer,
+        ok=_ok(
+            "UsageResponse",
+            {
+                "request_id": serializers.CharField(),
+                "billed_to": serializers.CharField(help_text="subscription | payg"),
+                "extra_usage": serializers.BooleanField(),
+                "flows": serializers.CharField(),
+                "cost_usd": serializers.CharField(),
+            },
+        ),
+        errors={409: _error("Never authorized, or released (`not_authorized`).")},
+    )
     def post(self, request):
         data = self.validated(self.InputSerializer)
         result = meter_usage(
@@ -118,9 +245,37 @@ class UsageApi(GatewayApi):
 
 
 class ReleaseApi(GatewayApi):
-    class InputSerializer(serializers.Serializer):
-        request_id = StrictCharField(max_length=128)
+    InputSerializer = ReleaseRequestSerializer
 
+    @gateway_schema(
+        summary="Drop an authorized request's reservation; nothing is billed",
+        request=InputSerializer,
+        ok=_ok(
+            "ReleaseResponse",
+            {
+                "request_id": serializers.CharField(),
+                "status": serializers.ChoiceField(choices=["active", "settled", "released"]),
+            },
+        ),
+        errors={409: _error("Never authorized (`not_authorized`).")},
+    )
     def post(self, request):
         data = self.validated(self.InputSerializer)
         return api_success(meter_release(request_id=data["request_id"]).as_data())
+
+
+class GatewaySchemaApi(SpectacularAPIView):
+    """The gateway API's own OpenAPI schema (internal: needs the service token)."""
+
+    authentication_classes = [GatewayTokenAuthentication]
+    permission_classes: list = []
+    custom_settings = {
+        "TITLE": "Flowport Gateway Metering API (internal)",
+        "DESCRIPTION": "SPEC §7. Called by the platform's inference gateway with its service token.",
+        "PREPROCESSING_HOOKS": ["apps.usage.schema.gateway_endpoints_only"],
+    }
+
+    def get(self, request, *args, **kwargs):
+        request.user  # noqa: B018 - authenticate first: the schema is not public
+        with translation.override("en"):
+            return super().get(request, *args, **kwargs)

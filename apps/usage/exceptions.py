@@ -31,6 +31,13 @@ class NotAuthorized(MeteringRefused):
     type = "not_authorized"
 
 
+class RequestConflict(MeteringRefused):
+    """A known request_id came with another key, account or model: only an identical call is a replay."""
+
+    status = 409
+    type = "request_conflict"
+
+
 class InvalidModel(MeteringRefused):
     status = 404
     type = "invalid_model"

@@ -9,6 +9,7 @@ class WalletConfig(AppConfig):
     def ready(self):
         from apps.billing.models import PaymentPurpose
         from apps.billing.services import register_payment_handlers
+        from apps.core.side_effects import enqueue_safely
         from apps.wallet import jobs, services, tasks
 
         register_payment_handlers(
@@ -21,11 +22,13 @@ class WalletConfig(AppConfig):
         )
         # Services ask for background work through jobs hooks; the tasks are enqueued here.
         jobs.low_balance_alert_due.register(
-            lambda *, wallet_id: tasks.wallet_send_low_balance_alert.delay(wallet_id)
+            lambda *, wallet_id: enqueue_safely(tasks.wallet_send_low_balance_alert, wallet_id)
         )
         jobs.auto_topup_charge_due.register(
-            lambda *, wallet_id, seq: tasks.wallet_auto_topup_charge.delay(wallet_id, seq)
+            lambda *, wallet_id, seq: enqueue_safely(tasks.wallet_auto_topup_charge, wallet_id, seq)
         )
         jobs.auto_topup_failed_notice_due.register(
-            lambda *, wallet_id, reason: tasks.wallet_send_auto_topup_failed.delay(wallet_id, reason)
+            lambda *, wallet_id, reason: enqueue_safely(
+                tasks.wallet_send_auto_topup_failed, wallet_id, reason
+            )
         )

@@ -1,5 +1,7 @@
 """Wallet jobs: each takes ids, calls one service, is idempotent and safe to run twice or late."""
 
+from smtplib import SMTPException
+
 from celery import shared_task
 from django.core.mail import send_mail
 from django.urls import reverse
@@ -30,7 +32,12 @@ def _send(account, subject: str, body: str) -> None:
     send_mail(subject, body, None, [account.email])
 
 
-@shared_task
+# Notices are retried by Celery when sending fails (mail server down); after the last try the error is
+# logged by the worker. They never run inside the request that caused them (apps/core/side_effects.py).
+NOTICE_RETRY = {"autoretry_for": (OSError, SMTPException), "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task(**NOTICE_RETRY)
 def wallet_send_low_balance_alert(wallet_id: int) -> None:
     wallet = Wallet.objects.select_related("account").get(pk=wallet_id)
     account = wallet.account
@@ -46,7 +53,7 @@ def wallet_send_low_balance_alert(wallet_id: int) -> None:
         _send(account, _("Flowport: your balance is low"), body)
 
 
-@shared_task
+@shared_task(**NOTICE_RETRY)
 def wallet_send_auto_topup_failed(wallet_id: int, reason: str) -> None:
     wallet = Wallet.objects.select_related("account").get(pk=wallet_id)
     account = wallet.account

@@ -167,7 +167,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+    # JSON objects only, bounded in size and nesting (apps/core/parsers.py): no body can cause a 500.
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.BoundedJSONParser"],
 }
+API_MAX_BODY_BYTES = 64 * 1024
+API_MAX_BODY_DEPTH = 8
 SPECTACULAR_SETTINGS = {
     "TITLE": "Flowport Management API",
     "DESCRIPTION": _(

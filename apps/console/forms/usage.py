@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -6,6 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from apps.plans.models import CatalogModel
 
 MAX_RANGE_DAYS = 366
+# Dates a filter accepts: the same window as the management API, far from date.min/date.max, so the
+# day after `end` and the ranges computed from it always exist.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
 
 
 class UsageDateRangeForm(forms.Form):
@@ -13,6 +17,21 @@ class UsageDateRangeForm(forms.Form):
 
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def _clean_day(self, name: str) -> date | None:
+        day = self.cleaned_data.get(name)
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise forms.ValidationError(
+                _("Enter a date from %(earliest)s to %(latest)s.")
+                % {"earliest": EARLIEST_DAY.isoformat(), "latest": LATEST_DAY.isoformat()}
+            )
+        return day
+
+    def clean_start(self):
+        return self._clean_day("start")
+
+    def clean_end(self):
+        return self._clean_day("end")
 
     def clean(self):
         cleaned = super().clean()

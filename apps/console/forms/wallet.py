@@ -38,12 +38,13 @@ def _threshold(value, *, minimum: Decimal) -> Decimal:
         amount = Decimal(text)
     except InvalidOperation as error:
         raise forms.ValidationError(_("Enter the amount as a number, for example 10 or 2.50.")) from error
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise forms.ValidationError(_("Use whole cents: at most two decimal places."))
-    if amount < minimum or amount > Decimal("25000"):
+    # The range first: quantizing a huge value (1e30) to cents would overflow Decimal's precision.
+    if not amount.is_finite() or amount < minimum or amount > Decimal("25000"):
         raise forms.ValidationError(
             _("Enter an amount from %(min)s to $25,000.00.") % {"min": f"${minimum:.2f}"}
         )
+    if amount != amount.quantize(Decimal("0.01")):
+        raise forms.ValidationError(_("Use whole cents: at most two decimal places."))
     return amount
 
 

@@ -1,5 +1,6 @@
 """authorize: decide who pays for a request and reserve its estimate there (SPEC §7)."""
 
+import hmac
 from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
@@ -16,7 +17,13 @@ from apps.extra_usage.selectors import extra_usage_billing_key
 from apps.plans.models import CatalogModel, ModelStatus
 from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
 from apps.usage import hotcache
-from apps.usage.exceptions import InsufficientCredit, ModelNotAvailable, QuotaExceeded, RateLimited
+from apps.usage.exceptions import (
+    InsufficientCredit,
+    ModelNotAvailable,
+    QuotaExceeded,
+    RateLimited,
+    RequestConflict,
+)
 from apps.usage.models import (
     WINDOW_KINDS,
     Decision,
@@ -24,7 +31,16 @@ from apps.usage.models import (
 )
 from apps.usage.rpm import rpm_acquire, rpm_limit, rpm_undo
 from apps.usage.services import fastpath
-from apps.usage.services.common import ZERO, _catalog_model, _check_account, _inference_key, _subscription
+from apps.usage.services.common import (
+    MAX_REQUEST_FLOWS,
+    MAX_REQUEST_USD,
+    ZERO,
+    _catalog_model,
+    _check_flows,
+    _inference_key,
+    _invalid_params,
+    _subscription,
+)
 from apps.usage.services.results import AuthorizeResult
 from apps.usage.windows import (
     window_max,
@@ -35,10 +51,30 @@ from apps.usage.windows import (
 from apps.wallet import services as wallet_services
 
 
-def _replay(request_id: str) -> AuthorizeResult | None:
-    reservation = Reservation.objects.filter(request_id=request_id).first()
+def _replay(request_id: str, *, api_key: str | ApiKey, model: str) -> AuthorizeResult | None:
+    """The first decision for a known request id, if this call is the same call; None if it is new.
+
+    Only an identical call is a replay: the same request id presented with another key (so possibly
+    another account) or another model is refused with 409 `request_conflict`, never given the first
+    caller's decision. The key is compared by its secret's hash, so a replay needs no key lookup.
+    """
+    reservation = Reservation.objects.select_related("api_key", "model").filter(request_id=request_id).first()
     if reservation is None:
         return None
+    if isinstance(api_key, ApiKey):
+        same_key = api_key.pk == reservation.api_key_id
+    else:
+        same_key = isinstance(api_key, str) and hmac.compare_digest(
+            api_key_hash(api_key), reservation.api_key.secret_hash
+        )
+    if not same_key or model != reservation.model.slug:
+        raise RequestConflict(
+            _(
+                "Request %(request_id)s was already authorized with another key or model; "
+                "use a new request_id for a new request."
+            )
+            % {"request_id": request_id}
+        )
     return AuthorizeResult.from_reservation(reservation, replayed=True)
 
 
@@ -92,6 +128,15 @@ def meter_authorize(
     checked first, so it costs no RPM slot). Refusals raise MeteringRefused and change nothing.
     """
     now = now or timezone.now()
+    if not (
+        isinstance(estimated_cost_usd, Decimal | int)
+        and not isinstance(estimated_cost_usd, bool)
+        and Decimal(estimated_cost_usd).is_finite()
+        and 0 <= estimated_cost_usd <= MAX_REQUEST_USD
+    ):
+        raise _invalid_params(
+            "estimated_cost_usd", _("Must be an amount from 0 to %(max)s USD.") % {"max": MAX_REQUEST_USD}
+        )
     estimate = round_usage(estimated_cost_usd)
     if isinstance(api_key, str) and fastpath.fast_path_enabled():
         result = _authorize_fast(
@@ -99,12 +144,10 @@ def meter_authorize(
         )
         if result is not None:
             return result
-    replay = _replay(request_id)
+    replay = _replay(request_id, api_key=api_key, model=model)
     if replay is not None:
         return replay
     key = _inference_key(api_key)
-    account = key.account
-    _check_account(account)
     catalog_model = _catalog_model(model)
     if key.kind == ApiKeyKind.PAYG:
         return _authorize_payg(
@@ -142,6 +185,8 @@ def _authorize_fast(
         return None
     rate = round_rate(hotcache.base_rate() * flow_value_multiplier(account=account))
     estimate_flows = usd_to_flows(estimate, rate)
+    if estimate_flows > MAX_REQUEST_FLOWS:
+        return None
     rpm = rpm_acquire(
         account_id=key.account_id,
         limit=rpm_limit(account=account, plan=SimpleNamespace(rpm=account.plan_rpm)),
@@ -194,7 +239,9 @@ def _authorize_subscription(
             )
             % {"model": model.slug, "plan": plan.name}
         )
-    estimate_flows = usd_to_flows(estimate, effective_usd_per_flow(account=account))
+    estimate_flows = _check_flows(
+        usd_to_flows(estimate, effective_usd_per_flow(account=account)), field="estimated_cost_usd"
+    )
     rpm = rpm_acquire(account_id=account.pk, limit=rpm_limit(account=account, plan=plan), now=now)
     if not rpm.admitted:
         raise RateLimited(
@@ -247,7 +294,7 @@ def _authorize_subscription(
     except IntegrityError:
         # The same request id was authorized concurrently and won the insert: this call is a replay.
         rpm_undo(account_id=account.pk, result=rpm)
-        replay = _replay(request_id)
+        replay = _replay(request_id, api_key=key, model=model.slug)
         if replay is None:
             raise
         return replay
@@ -278,7 +325,7 @@ def _authorize_payg(
                 created_at=now,
             )
     except IntegrityError:
-        replay = _replay(request_id)
+        replay = _replay(request_id, api_key=key, model=model.slug)
         if replay is None:
             raise
         return replay

@@ -5,14 +5,19 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from apps.accounts.models import AccountStatus
 from apps.api_keys.models import ApiKey, ApiKeyKind
-from apps.api_keys.services import ApiKeyRefused, api_key_authenticate
+from apps.api_keys.services import ApiKeyRefused, api_key_authenticate, api_key_check_usable
 from apps.plans.models import CatalogModel, ModelStatus, Subscription
-from apps.usage.exceptions import AccessDenied, InvalidModel, ModelNotAvailable, NotAuthorized
+from apps.usage.exceptions import AccessDenied, InvalidModel, InvalidParams, ModelNotAvailable, NotAuthorized
 
 ZERO = Decimal("0")
 MILLION = Decimal("1000000")
+# Bounds on what the gateway may send (checked before anything is written). The money and Flow columns
+# hold 18 digits with 6 places (< 10^12); one request is bounded far below that so that the counters
+# that sum requests (key totals, windows, the ledger) keep room for a very long life.
+MAX_TOKENS = 10**12  # per request and direction; sums of many requests still fit a 64-bit integer
+MAX_REQUEST_USD = Decimal("1000000")  # one request's estimate or cost
+MAX_REQUEST_FLOWS = Decimal("999999999999.999999")  # the Flow columns' capacity (max_digits=18, 6 places)
 STALE_AFTER = timedelta(minutes=15)
 INFERENCE_KINDS = frozenset({ApiKeyKind.SUBSCRIPTION, ApiKeyKind.PAYG})
 
@@ -31,6 +36,9 @@ def _key_refusal(reason: str) -> AccessDenied:
         ApiKeyRefused.DISABLED: _("This API key is disabled."),
         ApiKeyRefused.DELETED: _("This API key has been deleted."),
         ApiKeyRefused.WRONG_KIND: _("A management key cannot be used for inference."),
+        ApiKeyRefused.ACCOUNT_INACTIVE: _("This account is deactivated."),
+        ApiKeyRefused.ACCOUNT_SUSPENDED: _("This account is suspended."),
+        ApiKeyRefused.ACCOUNT_BANNED: _("This account is banned."),
     }
     return _access_denied(messages[reason])
 
@@ -45,30 +53,31 @@ def _released(request_id: str) -> NotAuthorized:
     )
 
 
+def _invalid_params(field: str, message) -> InvalidParams:
+    return InvalidParams(_("Invalid parameter %(field)s: %(error)s") % {"field": field, "error": message})
+
+
+def _check_flows(flows: Decimal, *, field: str) -> Decimal:
+    """A request's Flows must fit the Flow columns (only reachable with an extreme account multiplier)."""
+    if flows > MAX_REQUEST_FLOWS:
+        raise _invalid_params(field, _("This cost is more Flows than one request may use."))
+    return flows
+
+
 # --- Lookups --------------------------------------------------------------------------------------------
 
 
 def _inference_key(api_key: str | ApiKey) -> ApiKey:
-    """The enabled inference key for a presented secret (or, for trusted callers, a key record)."""
-    if isinstance(api_key, ApiKey):
-        if api_key.deleted_at is not None:
-            raise _key_refusal(ApiKeyRefused.DELETED)
-        if not api_key.is_enabled:
-            raise _key_refusal(ApiKeyRefused.DISABLED)
-        if api_key.kind not in INFERENCE_KINDS:
-            raise _key_refusal(ApiKeyRefused.WRONG_KIND)
-        return api_key
+    """The usable inference key for a presented secret (or, for trusted callers, a key record).
+
+    Key and account are checked by the one rule of apps.api_keys (`api_key_check_usable`).
+    """
     try:
+        if isinstance(api_key, ApiKey):
+            return api_key_check_usable(key=api_key, expected_kinds=set(INFERENCE_KINDS))
         return api_key_authenticate(secret=api_key, expected_kinds=set(INFERENCE_KINDS))
     except ApiKeyRefused as refused:
         raise _key_refusal(refused.reason) from refused
-
-
-def _check_account(account) -> None:
-    if account.status == AccountStatus.SUSPENDED:
-        raise _access_denied(_("This account is suspended."))
-    if account.status == AccountStatus.BANNED:
-        raise _access_denied(_("This account is banned."))
 
 
 def _catalog_model(slug: str) -> CatalogModel:

@@ -52,7 +52,7 @@ _FACTS_SQL = """
 SELECT k.id, k.account_id, k.kind, u.status, u.flow_value_multiplier, s.plan_id, p.rank, p.rpm, p.name
 FROM {key} k JOIN {user} u ON u.id = k.account_id
 JOIN {sub} s ON s.account_id = k.account_id JOIN {plan} p ON p.id = s.plan_id
-WHERE k.secret_hash = %s AND k.kind = %s AND k.status = %s AND k.deleted_at IS NULL
+WHERE k.secret_hash = %s AND k.kind = %s AND k.status = %s AND k.deleted_at IS NULL AND u.is_active
 """
 
 
@@ -89,7 +89,7 @@ WITH k AS (
   JOIN {sub} s ON s.account_id = k.account_id JOIN {plan} p ON p.id = s.plan_id
   WHERE k.id = %(key_id)s AND k.secret_hash = %(hash)s AND k.kind = %(kind)s AND k.status = %(enabled)s
     AND k.deleted_at IS NULL AND k.account_id = %(account_id)s
-    AND u.status = %(account_status)s AND u.flow_value_multiplier = %(multiplier)s
+    AND u.is_active AND u.status = %(account_status)s AND u.flow_value_multiplier = %(multiplier)s
     AND s.plan_id = %(plan_id)s AND s.current_period_end > %(now)s
 ), w AS (
   SELECT w.id, w.kind, w.started_at, w.resets_at, w.used_flows, w.reserved_flows

@@ -26,7 +26,18 @@ from apps.usage.models import (
     UsageEvent,
 )
 from apps.usage.services import fastpath
-from apps.usage.services.common import MILLION, ZERO, _not_authorized, _released, _subscription
+from apps.usage.services.common import (
+    MAX_REQUEST_FLOWS,
+    MAX_REQUEST_USD,
+    MAX_TOKENS,
+    MILLION,
+    ZERO,
+    _check_flows,
+    _invalid_params,
+    _not_authorized,
+    _released,
+    _subscription,
+)
 from apps.usage.services.results import ReleaseResult, UsageResult
 from apps.usage.windows import (
     DURATIONS,
@@ -47,12 +58,31 @@ def usage_cost_from_list_prices(
         raise InvalidParams(
             _("Model %(model)s has no list prices: cost_usd is required.") % {"model": model.slug}
         )
-    cost = (
+    cost = round_usage(
         Decimal(input_tokens) * (model.input_usd_per_mtok or ZERO) / MILLION
         + Decimal(output_tokens) * (model.output_usd_per_mtok or ZERO) / MILLION
         + (model.usd_per_request or ZERO)
     )
-    return round_usage(cost)
+    if cost > MAX_REQUEST_USD:
+        raise _invalid_params(
+            "input_tokens",
+            _("The cost of these token counts at the model's list prices exceeds %(max)s USD per request.")
+            % {"max": MAX_REQUEST_USD},
+        )
+    return cost
+
+
+def _check_usage_input(*, input_tokens: int, output_tokens: int, cost_usd: Decimal | None) -> None:
+    """Token counts and cost within the columns' capacity, before anything is read or written."""
+    for field, value in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:
+            raise _invalid_params(field, _("Must be a whole number from 0 to %(max)d.") % {"max": MAX_TOKENS})
+    if cost_usd is not None and not (
+        isinstance(cost_usd, Decimal) and cost_usd.is_finite() and 0 <= cost_usd <= MAX_REQUEST_USD
+    ):
+        raise _invalid_params(
+            "cost_usd", _("Must be an amount from 0 to %(max)s USD.") % {"max": MAX_REQUEST_USD}
+        )
 
 
 def _event_replay(request_id: str) -> UsageResult | None:
@@ -73,6 +103,7 @@ def meter_usage(
     Idempotent: a replay returns the first result and bills nothing.
     """
     now = now or timezone.now()
+    _check_usage_input(input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost_usd)
     if fastpath.fast_path_enabled():
         result = _usage_fast(
             request_id=request_id,
@@ -86,7 +117,7 @@ def meter_usage(
     replay = _event_replay(request_id)
     if replay is not None:
         return replay
-    reservation = Reservation.objects.select_related("model").filter(request_id=request_id).first()
+    reservation = Reservation.objects.select_related("model", "account").filter(request_id=request_id).first()
     if reservation is None:
         raise _not_authorized(request_id)
     if reservation.status == ReservationStatus.RELEASED:
@@ -97,6 +128,12 @@ def meter_usage(
         )
     else:
         cost = round_usage(cost_usd)
+    cost_field = "cost_usd" if cost_usd is not None else "input_tokens"
+    if reservation.decision == Decision.SUBSCRIPTION:  # refused before anything is locked or written
+        _check_flows(
+            usd_to_flows(cost, effective_usd_per_flow(account=reservation.account)),
+            field=cost_field,
+        )
     with transaction.atomic():
         reservation = (
             Reservation.objects.select_for_update(of=("self",))
@@ -110,7 +147,9 @@ def meter_usage(
         account = reservation.account
         flows = ZERO
         if reservation.decision == Decision.SUBSCRIPTION:
-            flows = usd_to_flows(cost, effective_usd_per_flow(account=account))
+            flows = _check_flows(
+                usd_to_flows(cost, effective_usd_per_flow(account=account)), field=cost_field
+            )
             _settle_windows(reservation=reservation, flows=flows, now=now)
         else:
             wallet_services.wallet_settle(
@@ -183,6 +222,8 @@ def _usage_fast(
         )
     )
     flows = usd_to_flows(cost, rate)
+    if flows > MAX_REQUEST_FLOWS:
+        return None
     settled = fastpath.usage_settle(
         facts=facts, input_tokens=input_tokens, output_tokens=output_tokens, cost=cost, flows=flows, now=now
     )

@@ -37,6 +37,14 @@ TOPUP_BONUS_RATE = Decimal("0.20")
 _AMOUNT_RE = re.compile(r"^-?\d+(\.\d*)?$|^-?\.\d+$")
 
 
+def _finite_between(value, low: Decimal, high: Decimal) -> bool:
+    """A finite number in [low, high], checked before any rounding (1e30 cannot be rounded to cents)."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        return False
+    value = Decimal(value)
+    return value.is_finite() and low <= value <= high
+
+
 def topup_amount_parse(value) -> Decimal:
     """A top-up amount from user input: $5 to $25,000 in whole cents, or ApplicationError (nothing made)."""
     text = str(value if value is not None else "").strip().replace(",", "").removeprefix("$").strip()
@@ -54,12 +62,13 @@ def topup_amount_parse(value) -> Decimal:
         ) from error
     if amount < 0:
         raise ApplicationError(_("The amount cannot be negative."), code="invalid_amount")
+    # The range before the cents check: quantizing a 30-digit amount would overflow Decimal's precision.
+    if amount > TOPUP_MAX:
+        raise ApplicationError(_("The maximum top-up is $25,000.00."), code="invalid_amount")
     if amount != amount.quantize(Decimal("0.01")):
         raise ApplicationError(_("Use whole cents: at most two decimal places."), code="invalid_amount")
     if amount < TOPUP_MIN:
         raise ApplicationError(_("The minimum top-up is $5.00."), code="invalid_amount")
-    if amount > TOPUP_MAX:
-        raise ApplicationError(_("The maximum top-up is $25,000.00."), code="invalid_amount")
     return round_cents(amount)
 
 
@@ -189,11 +198,11 @@ def wallet_auto_topup_retry_stale(*, older_than: timedelta = timedelta(minutes=1
 def wallet_auto_topup_update(
     *, account, enabled: bool, threshold: Decimal, amount: Decimal, actor=None
 ) -> Wallet:
-    threshold = round_cents(threshold)
-    if threshold <= 0 or threshold > TOPUP_MAX:
+    if not _finite_between(threshold, Decimal("0.005"), TOPUP_MAX):  # rounds to $0.01 at least
         raise ApplicationError(
             _("The threshold must be between $0.01 and $25,000.00."), code="invalid_threshold"
         )
+    threshold = round_cents(threshold)
     amount = topup_amount_parse(amount)
     if enabled and payment_method_default(account=account) is None:
         raise ApplicationError(
@@ -218,11 +227,11 @@ def wallet_auto_topup_update(
 
 @transaction.atomic
 def wallet_low_balance_alert_update(*, account, enabled: bool, threshold: Decimal, actor=None) -> Wallet:
-    threshold = round_cents(threshold)
-    if threshold < 0 or threshold > TOPUP_MAX:
+    if not _finite_between(threshold, Decimal("0"), TOPUP_MAX):
         raise ApplicationError(
             _("The threshold must be between $0.00 and $25,000.00."), code="invalid_threshold"
         )
+    threshold = round_cents(threshold)
     wallet = wallet_lock(account=account)
     wallet.low_balance_alert_enabled = enabled
     wallet.low_balance_alert_threshold = threshold
