@@ -7,7 +7,8 @@ Creates (once) BENCH_ACCOUNTS accounts on a benchmark plan with large quotas and
 keys each, starts gunicorn (BENCH_WORKERS gthread workers of BENCH_THREADS threads; BENCH_THREADS=1 =
 sync workers) on 127.0.0.1:BENCH_PORT and drives authorize+usage pairs from BENCH_CLIENTS client
 processes for BENCH_SECONDS, then a trivial endpoint (a JSON 404 from the same API stack, no database)
-the same way; then one client alone (pairs, then trivial) and BENCH_HOT_CLIENTS clients on one account.
+the same way, in BENCH_ROUNDS alternating slices so both see the same background load; then one client
+alone (pairs and trivial, alternating the same way) and BENCH_HOT_CLIENTS clients on one account.
 Finally, in one process, it counts the SQL statements of warm authorize and usage calls through a
 database execute wrapper and profiles BENCH_PROFILE_PAIRS pairs. Prints the throughput ratio
 (metered requests/s over trivial requests/s), the one-client p50s, the hot-account figure, statements
@@ -33,6 +34,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))  # >1 = gunicorn gthread workers (README); 1 = sync
 HOT_CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", "64"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # alternating pairs/trivial slices (drive_interleaved)
 ONE_CLIENT_SECONDS = float(os.environ.get("BENCH_ONE_CLIENT_SECONDS", "5"))
 PROFILE_PAIRS = int(os.environ.get("BENCH_PROFILE_PAIRS", "200"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))
@@ -194,13 +196,38 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
-def drive(keys: list[str], mode: str, seconds: float = SECONDS, clients: int = CLIENTS) -> dict:
+def _run(keys: list[str], mode: str, seconds: float, clients: int) -> list[dict]:
     deadline = time.time() + seconds
     if clients == 1:
-        results = [client((0, keys, mode, deadline))]
-    else:
-        with multiprocessing.Pool(clients) as pool:
-            results = pool.map(client, [(i, keys, mode, deadline) for i in range(clients)])
+        return [client((0, keys, mode, deadline))]
+    with multiprocessing.Pool(clients) as pool:
+        return pool.map(client, [(i, keys, mode, deadline) for i in range(clients)])
+
+
+def drive(
+    keys: list[str], mode: str, seconds: float = SECONDS, clients: int = CLIENTS, rounds: int = 1
+) -> dict:
+    """Drive `mode` for `seconds` in total, split into `rounds` runs (see drive_interleaved)."""
+    return _summary(
+        [r for _ in range(rounds) for r in _run(keys, mode, seconds / rounds, clients)],
+        mode,
+        seconds,
+        clients,
+    )
+
+
+def drive_interleaved(keys: list[str], seconds: float, clients: int) -> tuple[dict, dict]:
+    """Pairs and the trivial endpoint in alternating slices (ROUNDS each), so that both see the same
+    background load on a shared machine and their ratio is fair; returns (pairs, trivial)."""
+    pairs: list[dict] = []
+    trivial: list[dict] = []
+    for _ in range(ROUNDS):
+        pairs += _run(keys, "pairs", seconds / ROUNDS, clients)
+        trivial += _run(keys, "trivial", seconds / ROUNDS, clients)
+    return _summary(pairs, "pairs", seconds, clients), _summary(trivial, "trivial", seconds, clients)
+
+
+def _summary(results: list[dict], mode: str, seconds: float, clients: int) -> dict:
     merged: dict[str, list[float]] = {"authorize": [], "usage": [], "trivial": []}
     for result in results:
         for name, values in result["times"].items():
@@ -335,10 +362,8 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         drive(keys, "pairs", WARMUP_SECONDS)  # warm the workers' connections and caches
-        pairs = drive(keys, "pairs")
-        trivial = drive(keys, "trivial")
-        one_pairs = drive(keys, "pairs", ONE_CLIENT_SECONDS, clients=1)
-        one_trivial = drive(keys, "trivial", ONE_CLIENT_SECONDS, clients=1)
+        pairs, trivial = drive_interleaved(keys, SECONDS, CLIENTS)
+        one_pairs, one_trivial = drive_interleaved(keys, ONE_CLIENT_SECONDS, 1)
         hot = drive(keys[:2], "pairs", clients=HOT_CLIENTS)  # one account: its two keys
     finally:
         gunicorn.send_signal(signal.SIGTERM)

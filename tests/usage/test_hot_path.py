@@ -2,7 +2,9 @@
 
 Statement counts, cached facts that go stale, Redis down or flushed, and a database connection lost
 in the middle of a request. The guarantees themselves (room rule, replays, sums) are the other tests'
-subject: they all run through the same hot path on PostgreSQL.
+subject: they all run through the same hot path on PostgreSQL. Tests marked `postgresql` are about the
+PostgreSQL hot path itself and stay out of the SQLite tier (which always takes the full path); the
+others hold on both.
 """
 
 import logging
@@ -37,6 +39,7 @@ def windows(user) -> dict[str, tuple[Decimal, Decimal]]:
     return {w.kind: (w.used_flows, w.reserved_flows) for w in QuotaWindow.objects.filter(account=user)}
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db
 def test_a_warm_pair_takes_one_statement_to_authorize_and_two_to_settle(user, metered):
     _key, secret = metered
@@ -86,6 +89,7 @@ def test_a_key_disabled_after_its_facts_were_cached_is_refused_at_once(user, met
     assert not Reservation.objects.filter(request_id="after").exists()
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db
 def test_a_catalog_edit_elsewhere_is_seen_once_the_version_stamp_is_checked(user, metered, monkeypatch):
     """Another process's edit: the row changes without a signal here, and the shared stamp moves."""
@@ -184,6 +188,7 @@ def test_with_redis_down_the_gateway_keeps_answering_and_rpm_fails_open(user, me
     assert windows(user)["five_hour"] == (Decimal("2"), Decimal("0"))
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_lost_database_connection_fails_the_call_cleanly_and_the_next_one_recovers(user, metered):
     """What a PostgreSQL restart does to a worker: its connection dies under the request in flight."""
