@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 MANAGE := uv run --locked python manage.py
 
-.PHONY: setup run test lint format messages bench bench-faults
+.PHONY: setup run test test-sqlite lint format messages bench bench-faults
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -19,11 +19,23 @@ run: setup
 test: setup
 	$(MANAGE) compilemessages --ignore=.venv -v 0
 	uv run --locked pytest --create-db $(ARGS)
+	$(SQLITE_TIER)
+
+# The SQLite tier: the tests marked `sqlite` (tests/conftest.py SQLITE_TIER) again on the embedded default,
+# on a database file under var/ (never :memory:, so threads share it as a threaded server's requests do).
+# The test database starts from nothing, its WAL files included (a stale WAL must never meet a new file).
+SQLITE_TIER = mkdir -p var && rm -f var/test_sqlite-tier.sqlite3* \
+	&& DATABASE_URL=sqlite:///$(CURDIR)/var/sqlite-tier.sqlite3 uv run --locked pytest --create-db -m sqlite
+
+test-sqlite: setup
+	$(MANAGE) compilemessages --ignore=.venv -v 0
+	$(SQLITE_TIER)
 
 lint: setup
 	uv run --locked ruff check .
 	uv run --locked ruff format --check .
 	uv run --locked djlint templates --lint
+	uv run --locked lint-imports
 
 format: setup
 	uv run --locked ruff check --fix .

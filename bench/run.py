@@ -51,7 +51,7 @@ def server_env() -> dict:
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
-        SECRET_KEY="bench-not-secret",
+        SECRET_KEY="bench-not-secret",  # noqa: S106 -- a throwaway local server
         SECURE_SSL_REDIRECT="false",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=DATABASE_URL,
@@ -122,7 +122,7 @@ for i in range({ACCOUNTS}):
         out.append(api_key_rotate(account=user, key_id=key.pk)[1])
 print(json.dumps(out))
 """
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 -- fixed argv, no shell
         [sys.executable, "manage.py", "shell", "-c", script],
         cwd=ROOT,
         env=env,
@@ -333,7 +333,7 @@ def profile(keys: list[str]) -> dict:
 def main() -> None:
     print(f"Preparing {ACCOUNTS} accounts on {DATABASE_URL} …", flush=True)
     keys = prepare()
-    gunicorn = subprocess.Popen(
+    gunicorn = subprocess.Popen(  # noqa: S603 -- fixed argv, no shell
         [
             sys.executable,
             "-m",

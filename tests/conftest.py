@@ -1,19 +1,30 @@
-"""Suite-wide fixtures. PostgreSQL and Redis are required: a missing service fails the run, never skips."""
+"""Suite-wide fixtures. PostgreSQL and Redis are required: a missing service fails the run, never skips.
+
+The SQLite tier (`DATABASE_URL=sqlite:///… pytest`, run by `make test`) runs the tests marked `sqlite`.
+"""
 
 import psycopg
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 
 from apps.plans.seed import seed_catalog
 
 DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server", "admin_client"}
 
 
+def _on_sqlite() -> bool:
+    return connection.vendor == "sqlite"
+
+
 def pytest_sessionstart(session):
     db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
+    if connection.vendor not in ("postgresql", "sqlite"):
         raise pytest.UsageError(f"The suite runs on PostgreSQL; DATABASE_URL points at {db['ENGINE']}.")
+    if _on_sqlite():
+        _redis_required()
+        return
     try:
         psycopg.connect(
             host=db["HOST"] or None,
@@ -25,12 +36,49 @@ def pytest_sessionstart(session):
         ).close()
     except psycopg.OperationalError as error:
         raise pytest.UsageError(f"PostgreSQL is not reachable ({error}). Start it; see README.") from error
+    _redis_required()
+
+
+def _redis_required() -> None:
     try:
         redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=5).ping()
     except redis.RedisError as error:
         raise pytest.UsageError(
             f"Redis is not reachable at {settings.REDIS_URL} ({error}). See README."
         ) from error
+
+
+# The SQLite tier: these tests also run on the embedded default (`make test` runs them a second time on a
+# SQLite file), so database-specific SQL in metering, the wallet, checkout and refunds cannot land
+# unnoticed. A test elsewhere joins with `@pytest.mark.sqlite`.
+SQLITE_TIER = (
+    "tests/usage/",
+    "tests/wallet/",
+    "tests/refunds/",
+    "tests/extra_usage/",
+    "tests/billing/test_sandbox_checkout",
+    "tests/api_keys/test_services.py",
+    "tests/api_keys/test_concurrent_views.py",
+    "tests/plans/test_subscription_concurrency.py",
+    "tests/management_api/test_endpoints.py",
+    "tests/core/",
+    "tests/accounts/test_bootstrap_demo.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the SQLite tier; on SQLite run only it (PostgreSQL runs every test)."""
+    for item in items:
+        # `postgresql`: about PostgreSQL-only code (the metering hot path), never in the SQLite tier.
+        if item.nodeid.startswith(SQLITE_TIER) and not item.get_closest_marker("postgresql"):
+            item.add_marker(pytest.mark.sqlite)
+    if not _on_sqlite():
+        return
+    selected = [item for item in items if item.get_closest_marker("sqlite")]
+    deselected = [item for item in items if not item.get_closest_marker("sqlite")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
 
 
 @pytest.fixture(autouse=True)
@@ -82,4 +130,14 @@ def user(db, password):
 @pytest.fixture
 def user_client(client, user):
     client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(client):
+    """A client signed in as a staff superuser (the Django admin's user); the user is `client.staff`."""
+    from tests.accounts.factories import StaffFactory
+
+    client.staff = StaffFactory()
+    client.force_login(client.staff)
     return client

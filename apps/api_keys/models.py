@@ -26,7 +26,6 @@ KEY_PREFIXES: dict[str, str] = {
     ApiKeyKind.MANAGEMENT: "sk-mg-v1-",
 }
 SECRET_HEX_LENGTH = 64
-SECRET_LENGTH = 9 + SECRET_HEX_LENGTH  # 73
 
 
 class KeyUnusable:

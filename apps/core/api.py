@@ -12,7 +12,6 @@ from django.db import DatabaseError, IntegrityError, connections
 from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -62,7 +61,6 @@ def _retry_after(wait) -> str:
     return str(max(1, math.ceil(wait or 1)))
 
 
-UNAUTHORIZED_MESSAGE = _("Missing or invalid credentials.")
 DATABASE_RETRY_AFTER_SECONDS = 1
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,15 @@ def _current_rate_subquery(field: str) -> Subquery:
     return Subquery(flow_rates_in_effect().values(field)[:1])
 
 
-class PlanAdminForm(forms.ModelForm):
+class _NonNegativeFieldsForm(forms.ModelForm):
+    def _non_negative(self, name):
+        value = self.cleaned_data.get(name)
+        if value is not None and value < 0:
+            raise forms.ValidationError(MUST_NOT_BE_NEGATIVE, code="negative")
+        return value
+
+
+class PlanAdminForm(_NonNegativeFieldsForm):
     class Meta:
         model = Plan
         fields = [
@@ -35,12 +43,6 @@ class PlanAdminForm(forms.ModelForm):
             "monthly_max_flows",
             "rpm",
         ]
-
-    def _non_negative(self, name):
-        value = self.cleaned_data.get(name)
-        if value is not None and value < 0:
-            raise forms.ValidationError(MUST_NOT_BE_NEGATIVE, code="negative")
-        return value
 
     def clean_price_usd(self):
         return self._non_negative("price_usd")
@@ -122,7 +124,7 @@ class PlanAdmin(admin.ModelAdmin):
         return "—" if multiplier is None else f"{multiplier}x"
 
 
-class CatalogModelAdminForm(forms.ModelForm):
+class CatalogModelAdminForm(_NonNegativeFieldsForm):
     class Meta:
         model = CatalogModel
         fields = [
@@ -137,12 +139,6 @@ class CatalogModelAdminForm(forms.ModelForm):
             "output_usd_per_mtok",
             "usd_per_request",
         ]
-
-    def _non_negative(self, name):
-        value = self.cleaned_data.get(name)
-        if value is not None and value < 0:
-            raise forms.ValidationError(MUST_NOT_BE_NEGATIVE, code="negative")
-        return value
 
     def clean_input_usd_per_mtok(self):
         return self._non_negative("input_usd_per_mtok")

@@ -44,11 +44,6 @@ def subscription_get_for_account(*, account):
     return Subscription.objects.select_related("plan", "scheduled_plan").get(account=account)
 
 
-def plan_get_public(*, tier: str) -> Plan:
-    """A plan offered to customers (Plan.DoesNotExist otherwise, so views answer 404)."""
-    return Plan.objects.get(tier=tier, is_public=True)
-
-
 @dataclass(frozen=True)
 class PlanRow:
     plan: Plan

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import TimeStampedModel
@@ -67,8 +68,9 @@ class Refund(TimeStampedModel):
                 name="refund_one_processing_per_account",
             ),
             models.CheckConstraint(condition=Q(amount_usd__gt=0), name="refund_amount_positive"),
+            # Rounded to cents: the identity on PostgreSQL, a cent-exact comparison on SQLite's floats.
             models.CheckConstraint(
-                condition=Q(fee_usd__gte=0) & Q(amount_usd=F("refundable_usd") - F("fee_usd")),
+                condition=Q(fee_usd__gte=0) & Q(amount_usd=Round(F("refundable_usd") - F("fee_usd"), 2)),
                 name="refund_amount_is_refundable_minus_fee",
             ),
             models.CheckConstraint(

@@ -43,10 +43,6 @@ class UsageRow:
     extra_requests: int
 
     @property
-    def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    @property
     def cost_usd(self) -> Decimal:
         return self.subscription_usd + self.payg_usd + self.extra_usd
 
@@ -119,11 +115,6 @@ class UsageBreakdown:
     by_key: list[UsageRow]
     by_day: list[UsageRow]
     totals: dict = field(default_factory=dict)
-
-
-def usage_totals(*, account, start: datetime, end: datetime, subscription_side: bool = False) -> dict:
-    events = usage_events_in_range(account=account, start=start, end=end, subscription_side=subscription_side)
-    return events.aggregate(**AGGREGATES)
 
 
 def usage_breakdown(

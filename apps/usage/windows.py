@@ -161,16 +161,22 @@ _SQL_TYPES = {
 def windows_save(windows: list[QuotaWindow], fields: list[str]) -> None:
     """Write back windows locked by `windows_lock`, in one statement.
 
-    This runs on every metered request: `bulk_update`'s CASE expressions cost more to build than the
-    round trip they save, so the rows go out as one UPDATE … FROM (VALUES …) instead.
+    This runs on every metered request. On PostgreSQL `bulk_update`'s CASE expressions cost more to
+    build than the round trip they save, so the rows go out as one UPDATE … FROM (VALUES …) with
+    PostgreSQL casts instead. Every other database (the embedded SQLite default) takes the portable
+    `bulk_update`, also one statement, with the values adapted by the ORM.
     """
     if not windows:
+        return
+    if connection.vendor != "postgresql":
+        QuotaWindow.objects.bulk_update(windows, fields)
         return
     columns = [QuotaWindow._meta.get_field(name).column for name in fields]
     row = "(%s::bigint, " + ", ".join(f"%s::{_SQL_TYPES[name]}" for name in fields) + ")"
     assignments = ", ".join(f'"{column}" = v."{column}"' for column in columns)
+    # Identifiers come from the model's _meta; every value is a parameter.
     sql = (
-        f'UPDATE "{QuotaWindow._meta.db_table}" AS w SET {assignments} '
+        f'UPDATE "{QuotaWindow._meta.db_table}" AS w SET {assignments} '  # noqa: S608
         f"FROM (VALUES {', '.join([row] * len(windows))}) AS v(id, {', '.join(columns)}) WHERE w.id = v.id"
     )
     params = [

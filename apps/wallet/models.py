@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import TimeStampedModel
@@ -168,9 +169,14 @@ class LedgerEntry(models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         constraints = [
+            # Rounded to the columns' 6 places: the identity on PostgreSQL's numeric, and on SQLite (which
+            # adds in binary floating point: 0.1 + 0.2 != 0.3) it compares the sum at the amount's precision.
             models.CheckConstraint(
                 condition=models.Q(
-                    amount=models.F("top_up_delta") + models.F("bonus_delta") - models.F("arrears_delta")
+                    amount=Round(
+                        models.F("top_up_delta") + models.F("bonus_delta") - models.F("arrears_delta"),
+                        AMOUNT["decimal_places"],
+                    )
                 ),
                 name="ledger_entry_amount_is_sum_of_deltas",
             ),

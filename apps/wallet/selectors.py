@@ -40,7 +40,8 @@ def wallet_ledger_balances(*, wallet: Wallet) -> Balances:
     balances = Balances(
         top_up=sums["top_up"] or ZERO, bonus=sums["bonus"] or ZERO, arrears=sums["arrears"] or ZERO
     )
-    assert balances.total == (sums["total"] or ZERO)  # guaranteed per row by a CheckConstraint
+    if balances.total != (sums["total"] or ZERO):  # guaranteed per row by a CheckConstraint
+        raise AssertionError("ledger buckets do not add up to the ledger amounts")
     return balances
 
 
@@ -58,8 +59,7 @@ def wallet_breakdown(*, account) -> list[tuple[str, str, Decimal]]:
         .annotate(total=Sum("amount"))
         .order_by()
     )
-    rows = [(value, label, sums.get(value, ZERO)) for value, label in EntryType.choices]
-    return rows
+    return [(value, label, sums.get(value, ZERO)) for value, label in EntryType.choices]
 
 
 def wallet_breakdown_total(rows: list[tuple[str, str, Decimal]]) -> Decimal:

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from config.env import BASE_DIR, VAR_DIR, env
+from config.env import BASE_DIR, VAR_DIR, database, env
 
 SECRET_KEY = env("SECRET_KEY", default="insecure-local-development-key-change-me")
 DEBUG = env.bool("DEBUG", default=False)
@@ -76,8 +76,7 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'flowport.sqlite3'}")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES = {"default": database(default=f"sqlite:///{VAR_DIR / 'flowport.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -212,6 +211,10 @@ GATEWAY_TOKEN = env("GATEWAY_TOKEN", default="")
 
 # Management API (SPEC §11): requests per minute per key, counted separately for each endpoint.
 FLOWPORT_MANAGEMENT_RATE_PER_MINUTE = env.int("FLOWPORT_MANAGEMENT_RATE_PER_MINUTE", default=60)
+
+# `manage.py bootstrap_demo` creates accounts whose passwords the README publishes: only the local
+# default (config.settings.local) and the tests turn it on; production refuses.
+FLOWPORT_DEMO_ACCOUNTS = False
 
 # Product rules that staff may tune per deployment.
 FLOWPORT_DEFAULT_USD_PER_FLOW = Decimal("0.025252525253")

@@ -8,6 +8,7 @@ from .base import *  # noqa: F403
 
 DEBUG = True
 VAR_DIR.mkdir(exist_ok=True)
+FLOWPORT_DEMO_ACCOUNTS = True  # bootstrap_demo may create the demo customer and staff user (README)
 
 
 def _local_gateway_token() -> str:

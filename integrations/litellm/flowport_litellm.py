@@ -253,7 +253,6 @@ class FlowportMetering(CustomLogger):
         self, request_data, original_exception, user_api_key_dict, traceback_str=None
     ):
         await self._release(request_data.get("litellm_call_id"))
-        return None
 
     async def _release(self, call_id: str | None) -> None:
         if not call_id or self._open.pop(call_id) is None:

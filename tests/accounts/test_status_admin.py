@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from apps.accounts.models import AccountStatus
 from apps.core.models import AuditEvent
-from tests.accounts.factories import StaffFactory, UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,14 +28,6 @@ def change_form_data(account, **overrides):
     }
     data.update(overrides)
     return data
-
-
-@pytest.fixture
-def staff_client(client):
-    staff = StaffFactory()
-    client.force_login(staff)
-    client.staff = staff
-    return client
 
 
 def test_status_change_without_a_reason_is_refused(staff_client):

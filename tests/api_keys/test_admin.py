@@ -3,20 +3,11 @@ from django.urls import reverse
 
 from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus
 from apps.core.models import AuditEvent
-from tests.accounts.factories import StaffFactory
 from tests.api_keys.factories import make_key
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:api_keys_apikey_changelist"
-
-
-@pytest.fixture
-def staff_client(client):
-    staff = StaffFactory()
-    client.force_login(staff)
-    client.staff = staff
-    return client
 
 
 def test_staff_see_keys_masked_never_the_hash(staff_client, user):

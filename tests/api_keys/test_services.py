@@ -1,4 +1,3 @@
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -24,6 +23,7 @@ from apps.core.exceptions import ApplicationError
 from apps.core.models import AuditEvent
 from tests.accounts.factories import UserFactory
 from tests.api_keys.factories import make_key
+from tests.helpers import outcome, raised, run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -115,24 +115,12 @@ def test_concurrent_creation_of_the_20th_key_creates_exactly_20():
     account = UserFactory()
     for i in range(18):
         make_key(account=account, name=f"k{i}")
-    barrier = threading.Barrier(4)
-    outcomes = []
 
-    def create(n):
-        try:
-            barrier.wait(timeout=10)
-            make_key(account=account, name=f"race{n}")
-            outcomes.append("created")
-        except ApplicationError as error:
-            outcomes.append(error.code)
-        finally:
-            connection.close()
+    def create(n: int) -> str:
+        make_key(account=account, name=f"race{n}")
+        return "created"
 
-    threads = [threading.Thread(target=create, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = [outcome(result) for result in run_concurrently(create, 4)]
     assert sorted(outcomes) == ["created", "created", "key_limit", "key_limit"]
     assert ApiKey.objects.filter(account=account).count() == 20
 
@@ -287,21 +275,12 @@ def test_touch_writes_last_used_at_at_most_once_a_minute(user, django_assert_num
 def test_usage_counters_add_up_under_concurrency():
     account = UserFactory()
     key, _ = make_key(account=account, kind=ApiKeyKind.PAYG)
-    barrier = threading.Barrier(4)
 
-    def add():
-        try:
-            barrier.wait(timeout=10)
-            for _ in range(5):
-                api_key_usage_add(key_id=key.pk, flows=Decimal("1.000001"), usd=Decimal("0.000420"))
-        finally:
-            connection.close()
+    def add(_index: int) -> None:
+        for _ in range(5):
+            api_key_usage_add(key_id=key.pk, flows=Decimal("1.000001"), usd=Decimal("0.000420"))
 
-    threads = [threading.Thread(target=add) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    assert raised(run_concurrently(add, 4)) == []
     key.refresh_from_db()
     assert (key.used_flows, key.used_usd, key.request_count) == (
         Decimal("20.000020"),

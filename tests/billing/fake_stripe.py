@@ -492,9 +492,11 @@ class FakeStripe:
                 remaining = item["current_period_end"] - int(time.time())
                 total = item["current_period_end"] - item["current_period_start"]
                 amount = max(0, (new["unit_amount"] - old["unit_amount"]) * remaining // total)
-                if pm in self.declined_payment_methods:
-                    if params.get("payment_behavior") == "error_if_incomplete":
-                        raise StripeError(402, "card_error", "Your card was declined.", code="card_declined")
+                if (
+                    pm in self.declined_payment_methods
+                    and params.get("payment_behavior") == "error_if_incomplete"
+                ):
+                    raise StripeError(402, "card_error", "Your card was declined.", code="card_declined")
                 invoice = self.invoice(sub, "subscription_update", amount)
                 sub["latest_invoice"] = invoice["id"]
             item["price"] = new

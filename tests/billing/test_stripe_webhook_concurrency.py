@@ -2,12 +2,10 @@
 unique event id), even when the same event and a second event for the same session race."""
 
 import json
-import threading
 from decimal import Decimal
 
 import pytest
 import stripe
-from django.db import connection
 from django.test import Client
 from djstripe.models import Event
 
@@ -15,6 +13,7 @@ from apps.billing.models import Payment, PaymentPurpose, PaymentStatus
 from apps.billing.services import checkout_start, payment_create
 from tests.accounts.factories import UserFactory
 from tests.billing.conftest import WEBHOOK_SECRET
+from tests.helpers import run_concurrently
 
 
 @pytest.mark.django_db(transaction=True)
@@ -34,29 +33,19 @@ def test_racing_deliveries_pay_once(fake_stripe, webhook_endpoint, fulfilled):
     first = fake_stripe.event("checkout.session.completed", session)
     second = fake_stripe.event("checkout.session.completed", session)
     deliveries = [first, first, second, second]
-    barrier = threading.Barrier(len(deliveries))
-    statuses = []
 
-    def deliver(event):
-        payload = json.dumps(event)
+    def deliver(index: int) -> int:
+        payload = json.dumps(deliveries[index])
         signature = stripe.WebhookSignature.generate_signature_header(payload, WEBHOOK_SECRET)
-        try:
-            barrier.wait(timeout=10)
-            response = Client().post(
-                f"/stripe/webhook/{webhook_endpoint.djstripe_uuid}/",
-                data=payload,
-                content_type="application/json",
-                headers={"Stripe-Signature": signature},
-            )
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
+        response = Client().post(
+            f"/stripe/webhook/{webhook_endpoint.djstripe_uuid}/",
+            data=payload,
+            content_type="application/json",
+            headers={"Stripe-Signature": signature},
+        )
+        return response.status_code
 
-    threads = [threading.Thread(target=deliver, args=(event,)) for event in deliveries]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    statuses = run_concurrently(deliver, len(deliveries))
 
     payment.refresh_from_db()
     assert statuses == [200, 200, 200, 200]

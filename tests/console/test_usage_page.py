@@ -13,6 +13,7 @@ from apps.api_keys.models import ApiKeyKind
 from apps.plans.models import CatalogModel
 from apps.usage.models import UsageEvent
 from tests.api_keys.factories import make_key
+from tests.usage.factories import UsageEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +30,11 @@ def event(
     cost="0.10",
     flows="4",
 ):
-    return UsageEvent.objects.create(
+    return UsageEventFactory(
         request_id=request_id,
         account=user,
         api_key=key,
         billed_key=billed_key,
-        model=CatalogModel.objects.get(slug="deepseek/deepseek-chat"),
         input_tokens=1000,
         output_tokens=200,
         cost_usd=Decimal(cost),

@@ -1,11 +1,9 @@
 """Concurrent requests over an exhausted window with Extra Usage on (PostgreSQL, threads): the wallet
 admits requests only while balance − reserved > 0, and every settled request is billed exactly once."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from apps.api_keys.models import ApiKeyKind
@@ -13,6 +11,7 @@ from apps.extra_usage.services import extra_usage_enable
 from apps.usage.models import Reservation, UsageEvent
 from apps.wallet.models import LedgerEntry, Wallet
 from tests.api_keys.factories import make_key
+from tests.helpers import raised, run_concurrently
 from tests.usage.factories import authorize, cent_rate, gateway_client, make_plan, put_on_plan, usage
 from tests.wallet.factories import assert_ledger_consistent, credit
 
@@ -30,33 +29,17 @@ def test_concurrent_extra_usage_never_overdraws_the_wallet(user):
     client = gateway_client()
     assert authorize(client, "fill", secret, estimate="0.05").status_code == 200  # fills the 5 Flows
     assert usage(client, "fill", cost="0.05").status_code == 200
-    barrier = threading.Barrier(CLIENTS)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
-    def run(index: int):
-        try:
-            own = gateway_client()
-            barrier.wait(timeout=30)
-            response = authorize(own, f"c{index}", secret, estimate="0.05")
-            if response.status_code == 200:
-                assert response.json()["data"]["extra_usage"] is True
-                assert usage(own, f"c{index}", cost="0.05").status_code == 200
-            with lock:
-                statuses.append(response.status_code)
-        except BaseException as error:
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
+    def run(index: int) -> int:
+        own = gateway_client()
+        response = authorize(own, f"c{index}", secret, estimate="0.05")
+        if response.status_code == 200:
+            assert response.json()["data"]["extra_usage"] is True
+            assert usage(own, f"c{index}", cost="0.05").status_code == 200
+        return response.status_code
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
+    statuses = run_concurrently(run, CLIENTS)
+    assert not raised(statuses), raised(statuses)
     admitted = statuses.count(200)
     assert statuses.count(402) == CLIENTS - admitted
     # Room = balance − reserved > 0 with $0.05 estimates covering $0.05 costs: exactly 4 fit in $0.20.

@@ -6,9 +6,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.api_keys.models import ApiKeyKind
-from apps.plans.models import Plan, Subscription
+from apps.plans.models import Subscription
 from apps.usage.services import meter_authorize, meter_usage
 from tests.api_keys.factories import make_key
+from tests.plans.factories import put_on_plan
 
 BASE = "/api/v1/management/"
 MODEL = "deepseek/deepseek-chat"
@@ -29,12 +30,7 @@ def get(client, path: str, **params):
 
 def on_plan(account, tier: str, *, start: datetime, days: int = 30) -> Subscription:
     """Put the account on a seeded plan with a cycle [start, start + days)."""
-    Subscription.objects.filter(account=account).update(
-        plan=Plan.objects.get(tier=tier),
-        current_period_start=start,
-        current_period_end=start + timedelta(days=days),
-    )
-    return Subscription.objects.select_related("plan").get(account=account)
+    return put_on_plan(account, tier, start=start, end=start + timedelta(days=days))
 
 
 def metered(

@@ -7,11 +7,10 @@ from apps.accounts.models import AccountStatus, User
 from apps.api_keys.authentication import FAILED_MESSAGES
 from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus
 from apps.api_keys.services import api_key_delete, api_key_set_status
-from apps.plans.models import CatalogModel
-from apps.usage.models import UsageEvent
 from tests.accounts.factories import UserFactory
 from tests.api_keys.factories import make_key
 from tests.management_api.factories import BASE, get, management_client
+from tests.usage.factories import UsageEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,13 +86,7 @@ def test_suspended_or_banned_account_is_403(user, status):
 def test_another_accounts_generation_is_404_like_an_unknown_one(user):
     other = UserFactory()
     other_key, _secret = make_key(account=other, kind=ApiKeyKind.SUBSCRIPTION)
-    UsageEvent.objects.create(
-        request_id="gen_theirs",
-        account=other,
-        api_key=other_key,
-        model=CatalogModel.objects.get(slug="deepseek/deepseek-chat"),
-        billed_to="subscription",
-    )
+    UsageEventFactory(request_id="gen_theirs", account=other, api_key=other_key)
     client, _key = management_client(user)
     theirs = error_of(get(client, "generation", id="gen_theirs"), 404, "not_found")
     unknown = error_of(get(client, "generation", id="gen_nope"), 404, "not_found")

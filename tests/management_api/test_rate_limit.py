@@ -1,16 +1,14 @@
 """Per-endpoint, per-key minute limit: request 61 → 422 rate_limit + Retry-After, other endpoints and keys
 unaffected, the next minute works again. The throttle's clock is passed in (no sleeping)."""
 
-import threading
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.management_api.throttling import ManagementRateThrottle
 from tests.api_keys.factories import make_key
+from tests.helpers import raised, run_concurrently
 from tests.management_api.factories import get, management_client
 
 pytestmark = pytest.mark.django_db
@@ -74,25 +72,15 @@ def test_the_limit_comes_from_settings_and_counts_after_authentication(user, clo
 def test_concurrent_requests_never_exceed_the_limit(user, clock):
     """80 requests from 8 threads within one minute: exactly 60 are served (Redis add + incr is atomic)."""
     key, secret = make_key(account=user, kind=ApiKeyKind.MANAGEMENT)
-    statuses: list[int] = []
-    lock = threading.Lock()
 
-    def worker():
+    def worker(_index: int) -> list[int]:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-        try:
-            for _ in range(10):
-                status = get(client, "flow_rate").status_code
-                with lock:
-                    statuses.append(status)
-        finally:
-            connection.close()
+        return [get(client, "flow_rate").status_code for _ in range(10)]
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = run_concurrently(worker, 8)
+    assert raised(results) == []
+    statuses = [status for statuses in results for status in statuses]
     assert sorted(set(statuses)) == [200, 422]
     assert (statuses.count(200), statuses.count(422)) == (60, 20)
     assert ApiKey.objects.get(pk=key.pk).request_count == 60

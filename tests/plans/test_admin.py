@@ -11,19 +11,10 @@ from django.utils import timezone
 from apps.core.models import AuditEvent
 from apps.plans.models import CatalogModel, FlowRate, Plan
 from apps.plans.selectors import flow_rate_current
-from tests.accounts.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
 ADD_URL = reverse("admin:plans_flowrate_add")
-
-
-@pytest.fixture
-def staff_client(client):
-    staff = StaffFactory()
-    client.force_login(staff)
-    client.staff = staff
-    return client
 
 
 @pytest.fixture

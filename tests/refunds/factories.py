@@ -7,10 +7,10 @@ from decimal import Decimal
 from apps.billing.models import PaymentPurpose, PaymentStatus
 from apps.core.dates import add_months
 from apps.plans.models import CatalogModel, Plan
-from apps.usage.models import Decision, UsageEvent
-from tests.api_keys.factories import make_key
+from apps.usage.models import Decision
 from tests.billing.factories import PaymentFactory
 from tests.plans.factories import put_on_plan
+from tests.usage.factories import UsageEventFactory
 
 # At the default rate (1/39.6 USD per Flow): 126.72 Flows = $3.20, 792 Flows = $20.00.
 FLOWS_3_20 = Decimal("126.72")
@@ -52,13 +52,11 @@ def upgrade_payment(account, *, to: str, amount: str, paid_at: datetime):
 
 def use_flows(account, flows: Decimal, *, at: datetime, billed_to=Decision.SUBSCRIPTION, extra_usage=False):
     """One settled request of `flows` Flows billed to the subscription (the metering ledger row)."""
-    key, _secret = make_key(account=account, name=f"k{next(_ids)}")
-    return UsageEvent.objects.create(
+    return UsageEventFactory(
         request_id=f"refund-test-{next(_ids)}",
         account=account,
-        api_key=key,
+        api_key__name=f"k{next(_ids)}",
         model=CatalogModel.objects.first(),
-        cost_usd=Decimal("0"),
         flows=flows,
         billed_to=billed_to,
         extra_usage=extra_usage,

@@ -8,18 +8,9 @@ from apps.core.models import AuditEvent
 from apps.plans.models import Subscription
 from apps.refunds.models import Refund
 from apps.refunds.services import refund_request
-from tests.accounts.factories import StaffFactory
 from tests.refunds.factories import FLOWS_3_20, paid_cycle, use_flows
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    staff = StaffFactory()
-    client.force_login(staff)
-    client.staff = staff
-    return client
 
 
 @pytest.fixture

@@ -1,17 +1,15 @@
 """Stripe path against the local fake: refunds created with keys from the refund pk, webhooks settle."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from apps.billing.models import Payment
-from apps.core.exceptions import ApplicationError
 from apps.core.models import AuditEvent
 from apps.plans.models import Subscription
 from apps.refunds.models import Refund, RefundAllocation
 from apps.refunds.services import refund_request
+from tests.helpers import outcome, run_concurrently
 
 
 def refund_posts(fake):
@@ -95,23 +93,8 @@ def test_failed_stripe_refund_leaves_the_plan(
 def test_two_submits_at_once_make_one_refund_and_one_provider_call(user, fake_stripe, stripe_subscribe):
     stripe_subscribe(user, "pro")
     fake_stripe.refund_status = "pending"
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def submit():
-        try:
-            barrier.wait(timeout=10)
-            outcomes.append(refund_request(account=user).pk)
-        except ApplicationError as error:
-            outcomes.append(error.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = run_concurrently(lambda _i: refund_request(account=user).pk, 2)
+    outcomes = [outcome(result) for result in results]
 
     refund = Refund.objects.get()
     assert sorted(outcomes, key=str) == sorted([refund.pk, "refund_in_progress"], key=str)

@@ -1,19 +1,21 @@
-from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.utils import timezone
+import factory
 from rest_framework.test import APIClient
 
-from apps.plans.models import FlowRate, Plan, Subscription
+from apps.plans.models import CatalogModel, Plan
+from apps.usage.models import Decision, UsageEvent
+from tests.accounts.factories import UserFactory
+from tests.api_keys.factories import ApiKeyFactory
+from tests.plans.factories import FlowRateFactory, PlanFactory, put_on_plan  # noqa: F401 -- shared setup
 
 GATEWAY_HEADERS = {"HTTP_AUTHORIZATION": "Bearer test-gateway-token"}
 
 
 def make_plan(*, tier="test", rank=10, q5h="10", weekly="30", monthly="50", rpm=1000, price="50") -> Plan:
     """Plans are data: a plan made for a test, ranked above every seeded plan (all models included)."""
-    return Plan.objects.create(
+    return PlanFactory(
         tier=tier,
-        name=tier.title(),
         rank=rank,
         price_usd=Decimal(price),
         quota_5h_flows=Decimal(q5h),
@@ -23,19 +25,30 @@ def make_plan(*, tier="test", rank=10, q5h="10", weekly="30", monthly="50", rpm=
     )
 
 
-def put_on_plan(account, plan: Plan, *, start: datetime | None = None, months_end: datetime | None = None):
-    start = start or timezone.now() - timedelta(days=1)
-    end = months_end or start + timedelta(days=30)
-    Subscription.objects.filter(account=account).update(
-        plan=plan, current_period_start=start, current_period_end=end
-    )
-    return Subscription.objects.select_related("plan").get(account=account)
+class UsageEventFactory(factory.django.DjangoModelFactory):
+    """A settled request as the metering ledger records it (no windows or wallet touched).
+
+    Billed to the subscription through a new key of the account unless told; trait: `payg=True`.
+    """
+
+    class Meta:
+        model = UsageEvent
+
+    request_id = factory.Sequence(lambda n: f"gen_test_{n}")
+    account = factory.SubFactory(UserFactory)
+    api_key = factory.SubFactory(ApiKeyFactory, account=factory.SelfAttribute("..account"))
+    model = factory.LazyFunction(lambda: CatalogModel.objects.get(slug="deepseek/deepseek-chat"))
+    cost_usd = Decimal("0")
+    flows = Decimal("0")
+    billed_to = Decision.SUBSCRIPTION
+
+    class Params:
+        payg = factory.Trait(billed_to=Decision.PAYG)
 
 
 def cent_rate() -> Decimal:
     """Make the base rate $0.01 per Flow from now on, so $0.05 = 5 Flows exactly."""
-    FlowRate.objects.create(usd_per_flow=Decimal("0.01"), effective_from=timezone.now())
-    return Decimal("0.01")
+    return FlowRateFactory(usd_per_flow=Decimal("0.01")).usd_per_flow
 
 
 def gateway_client() -> APIClient:

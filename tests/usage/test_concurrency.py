@@ -1,16 +1,15 @@
 """64 concurrent gateway clients against one account on PostgreSQL: no window overdrawn, sums exact."""
 
 import random
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from apps.api_keys.models import ApiKeyKind
 from apps.usage.models import QuotaWindow, QuotaWindowArchive, Reservation, UsageEvent
 from apps.wallet.models import LedgerEntry, Wallet
 from tests.api_keys.factories import make_key
+from tests.helpers import raised, run_concurrently
 from tests.usage.factories import authorize, cent_rate, gateway_client, make_plan, put_on_plan, release, usage
 from tests.wallet.factories import assert_ledger_consistent, credit
 
@@ -26,39 +25,23 @@ def test_concurrent_clients_never_overdraw_and_sums_stay_exact(user):
     secrets = [make_key(account=user, name=f"k{i}")[1] for i in range(4)]
     secrets += [make_key(account=user, kind=ApiKeyKind.PAYG, name=f"p{i}")[1] for i in range(2)]
     credit(user, "0.40")  # 8 estimates of $0.05 for the 21 pay-as-you-go clients: some are refused
-    barrier = threading.Barrier(CLIENTS)
-    outcomes: list[tuple[str, int, int | None]] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
-    def client_thread(index: int):
+    def client(index: int) -> tuple[str, int, int | None]:
         rng = random.Random(index)
-        try:
-            client = gateway_client()
-            request_id = f"c{index}"
-            barrier.wait(timeout=30)
-            first = authorize(client, request_id, secrets[index % 6], estimate="0.05")
-            second = None
-            if first.status_code == 200:
-                if index % 8 == 7:
-                    second = release(client, request_id).status_code
-                else:
-                    cost = str(Decimal(rng.randint(1, 50)) / 1000)  # $0.001 – $0.050
-                    second = usage(client, request_id, cost=cost).status_code
-            with lock:
-                outcomes.append((request_id, first.status_code, second))
-        except BaseException as error:  # surfaced below
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
+        client = gateway_client()
+        request_id = f"c{index}"
+        first = authorize(client, request_id, secrets[index % 6], estimate="0.05")
+        second = None
+        if first.status_code == 200:
+            if index % 8 == 7:
+                second = release(client, request_id).status_code
+            else:
+                cost = str(Decimal(rng.randint(1, 50)) / 1000)  # $0.001 – $0.050
+                second = usage(client, request_id, cost=cost).status_code
+        return (request_id, first.status_code, second)
 
-    threads = [threading.Thread(target=client_thread, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
+    outcomes = run_concurrently(client, CLIENTS)
+    assert not raised(outcomes), raised(outcomes)
     assert len(outcomes) == CLIENTS
     statuses = {first for _id, first, _second in outcomes}
     assert statuses <= {200, 402}
@@ -102,27 +85,6 @@ def test_concurrent_clients_never_overdraw_and_sums_stay_exact(user):
     assert wallet.total_balance == Decimal("0.40") - payg_costs
 
 
-def _together(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index: int):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = work(index)
-        except BaseException as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_replays_of_one_request_have_the_effect_of_one(user):
     cent_rate()
@@ -131,11 +93,13 @@ def test_concurrent_replays_of_one_request_have_the_effect_of_one(user):
     _pkey, payg_secret = make_key(account=user, kind=ApiKeyKind.PAYG, name="p")
     credit(user, "1.00")
     for request_id, key in (("same-sub", secret), ("same-payg", payg_secret)):
-        answers = _together(8, lambda _i, rid=request_id, k=key: authorize(gateway_client(), rid, k).json())
+        answers = run_concurrently(
+            lambda _i, rid=request_id, k=key: authorize(gateway_client(), rid, k).json(), 8
+        )
         assert all(answer == answers[0] for answer in answers), answers
         assert answers[0]["success"] is True
-        answers = _together(
-            8, lambda i, rid=request_id: usage(gateway_client(), rid, cost=f"0.0{i + 1}").json()
+        answers = run_concurrently(
+            lambda i, rid=request_id: usage(gateway_client(), rid, cost=f"0.0{i + 1}").json(), 8
         )
         assert all(answer == answers[0] for answer in answers), answers
     assert Reservation.objects.count() == 2

@@ -8,19 +8,11 @@ from django.urls import reverse
 
 from apps.core.models import AuditEvent
 from apps.wallet.models import LedgerEntry, Wallet
-from tests.accounts.factories import StaffFactory, UserFactory
+from tests.accounts.factories import UserFactory
 from tests.wallet.factories import assert_ledger_consistent, credit
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def staff_client(client):
-    staff = StaffFactory()
-    client.force_login(staff)
-    client.staff = staff
-    return client
 
 
 def _grant_url(account):

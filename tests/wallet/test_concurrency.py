@@ -1,17 +1,16 @@
 """Concurrent debits on PostgreSQL: the wallet row lock keeps the ledger, grants and balances exact."""
 
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.db import connection
 
 from apps.billing.models import Payment, PaymentPurpose, PaymentStatus
 from apps.billing.services import payment_method_save
 from apps.wallet.models import CreditGrant, LedgerEntry, Wallet
 from apps.wallet.services import wallet_auto_topup_update, wallet_debit
 from tests.accounts.factories import UserFactory
+from tests.helpers import raised, run_concurrently
 from tests.wallet.factories import assert_ledger_consistent, paid_topup
 
 D = Decimal
@@ -19,24 +18,11 @@ THREADS = 50
 
 
 def debit_concurrently(account, amount: str, count: int = THREADS) -> list[BaseException]:
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def work(n: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            wallet_debit(account=account, amount=D(amount), idempotency_key=f"usage:{n}")
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors
+    return raised(
+        run_concurrently(
+            lambda n: wallet_debit(account=account, amount=D(amount), idempotency_key=f"usage:{n}"), count
+        )
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -80,31 +66,13 @@ def test_concurrent_submits_of_one_staff_grant_form_grant_once():
     from tests.accounts.factories import StaffFactory
 
     account, staff = UserFactory(), StaffFactory()
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
 
-    def submit() -> None:
-        try:
-            barrier.wait(timeout=30)
-            wallet_staff_grant(
-                account=account,
-                kind="gift",
-                amount=D("5"),
-                reason="Welcome",
-                actor=staff,
-                operation_id="op-1",
-            )
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
+    def submit(_index: int):
+        return wallet_staff_grant(
+            account=account, kind="gift", amount=D("5"), reason="Welcome", actor=staff, operation_id="op-1"
+        )
 
-    threads = [threading.Thread(target=submit) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    assert raised(run_concurrently(submit, 8)) == []
     assert LedgerEntry.objects.filter(idempotency_key="staff:op-1").count() == 1
     assert AuditEvent.objects.filter(event_type="wallet.staff_grant").count() == 1
     assert assert_ledger_consistent(account).total_balance == D("5")

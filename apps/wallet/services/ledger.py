@@ -207,7 +207,6 @@ def wallet_credit(
     description: str,
     expires_at=None,
     payment: Payment | None = None,
-    actor=None,
 ) -> LedgerEntry:
     """Add credits: one grant + one ledger entry. Arrears are paid first; a replayed key returns the
     first entry and credits nothing."""

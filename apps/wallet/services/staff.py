@@ -57,7 +57,6 @@ def wallet_staff_grant(
             source_type=kind,
             idempotency_key=key,
             description=reason,
-            actor=actor,
         )
     else:
         result = wallet_debit(

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -12,9 +12,9 @@ from apps.plans.models import Subscription
 from apps.plans.seed import seed_catalog
 
 DEMO_EMAIL = "demo@flowport.local"
-DEMO_PASSWORD = "demo-flowport-2026"
+DEMO_PASSWORD = "demo-flowport-2026"  # noqa: S105 -- the demo login bootstrap_demo prints
 STAFF_EMAIL = "staff@flowport.local"
-STAFF_PASSWORD = "staff-flowport-2026"
+STAFF_PASSWORD = "staff-flowport-2026"  # noqa: S105 -- the demo login bootstrap_demo prints
 DEMO_KEY_NAME = "Demo subscription key"
 # The demo customer "joined" this long ago, so the history `simulate_traffic` lays down falls inside its
 # current billing cycle (and the quota cards agree with the cycle's Flow breakdown).
@@ -25,6 +25,13 @@ class Command(BaseCommand):
     help = "Seed the catalog and create the demo customer and staff user if missing; print their credentials."
 
     def handle(self, *args, **options):
+        if not settings.FLOWPORT_DEMO_ACCOUNTS:
+            # Their passwords are published in the README: never on a deployment anyone else can reach.
+            raise CommandError(
+                "bootstrap_demo creates accounts with published passwords and runs only under the local "
+                "settings (config.settings.local, `make run`). On a deployment, seed the catalog with "
+                "`manage.py seed_catalog` and create staff with `manage.py createsuperuser`."
+            )
         seed_catalog()
         if not User.objects.filter(email=DEMO_EMAIL).exists():
             self._create_demo_customer()

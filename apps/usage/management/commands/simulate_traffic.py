@@ -98,7 +98,7 @@ class Command(BaseCommand):
         )
         counts = {"settled": 0, "released": 0, "refused": 0, "replayed": 0}
         for moment in _grid_points(start, now):
-            rng = random.Random(f"{account.pk}:{int(moment.timestamp())}")
+            rng = random.Random(f"{account.pk}:{int(moment.timestamp())}")  # noqa: S311 -- a reproducible demo stream
             busy = 0.75 if 8 <= moment.hour < 20 else 0.2  # more traffic in the (UTC) daytime
             if rng.random() > busy:
                 continue
