@@ -18,6 +18,7 @@ Staleness rules:
   difference (the caller then calls `account_forget`).
 """
 
+import contextlib
 import threading
 import time
 import uuid
@@ -134,10 +135,9 @@ def metering_stamp_bump() -> None:
     """Drop this process's caches now and every process's once the current transaction commits."""
 
     def bump():
-        try:
+        # With the shared cache down, every process already drops its caches at each check.
+        with contextlib.suppress(Exception):
             cache.set(STAMP_KEY, uuid.uuid4().hex, timeout=None)
-        except Exception:  # noqa: S110 - with the shared cache down, processes already drop theirs
-            pass
         metering_cache_reset()
 
     metering_cache_reset()
