@@ -37,6 +37,29 @@ class SubscriptionOwner:
 # invoices become that account's RENEWAL payments; the payment handlers then apply them).
 provider_subscription_owner = Hook("billing.provider_subscription_owner")
 
+
+@dataclass(frozen=True)
+class CurrentSubscription:
+    """The provider subscription an account pays for now, as our side knows it."""
+
+    external_id: str
+    active: bool  # False: past due (a new paid checkout replaces it)
+
+
+class ProviderSubscriptionConflict(Exception):
+    """Raised by a SUBSCRIPTION payment handler (under the subscription row lock, so two completions at
+    once are serialised) when the account already pays for another active provider subscription: the
+    payment is not applied, and billing cancels and refunds the newer provider subscription."""
+
+    def __init__(self, current: str):
+        super().__init__(current)
+        self.current = current
+
+
+# send_one(account=...) -> CurrentSubscription | None: the provider subscription the account pays for now,
+# or None when it has none (Free). A second paid subscription checkout is reconciled against it.
+provider_subscription_current = Hook("billing.provider_subscription_current")
+
 # send(subscription=ProviderSubscription): mirror the provider's plan, period, status and cancel flag.
 provider_subscription_changed = Hook("billing.provider_subscription_changed")
 
@@ -46,3 +69,8 @@ provider_subscription_ended = Hook("billing.provider_subscription_ended")
 # send(external_id=..., provider_status="pending|succeeded|failed|canceled") -> [Refund | None]:
 # a provider refund changed state.
 provider_refund_changed = Hook("billing.provider_refund_changed")
+
+# send(payment=Payment, dispute_id=..., status="open|won|lost", amount_usd=Decimal, reason=...): a charge
+# was disputed (status "open": the money is held by the bank), or the dispute closed. The app that
+# credited the payment decides what to freeze, claw back or restore (the wallet for top-ups).
+provider_payment_disputed = Hook("billing.provider_payment_disputed")

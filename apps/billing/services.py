@@ -89,13 +89,25 @@ def payment_succeed(
     external_id: str = "",
     invoice_url: str = "",
     invoice_pdf_url: str = "",
+    charged_usd: Decimal | None = None,
+    metadata: dict | None = None,
 ) -> Payment:
-    """Mark a payment paid and fulfil it, exactly once (a replay returns the payment unchanged)."""
+    """Mark a payment paid and fulfil it, exactly once (a replay returns the payment unchanged).
+
+    `charged_usd` is what the provider really charged when it sets the amount (a Stripe proration):
+    the payment records that, so billing history and refunds match the provider's invoice; our own
+    estimate stays in `metadata["quoted_usd"]`.
+    """
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if payment.status == PaymentStatus.SUCCEEDED:
         return payment
     if payment.status != PaymentStatus.PENDING:
         raise ApplicationError(_("This payment is no longer open."), code="payment_closed")
+    if metadata:
+        payment.metadata = {**payment.metadata, **metadata}
+    if charged_usd is not None and round_cents(charged_usd) != payment.amount_usd:
+        payment.metadata = {**payment.metadata, "quoted_usd": str(payment.amount_usd)}
+        payment.amount_usd = round_cents(charged_usd)
     payment.status = PaymentStatus.SUCCEEDED
     payment.paid_at = timezone.now()
     payment.receipt_number = f"FP-{payment.paid_at:%Y}-{payment.pk:07d}"
@@ -152,7 +164,12 @@ def payment_charge_saved_method(*, payment: Payment, payment_method: PaymentMeth
         payment=payment, payment_method=payment_method
     )
     if result.status == "succeeded":
-        return payment_succeed(payment_id=payment.pk, external_id=result.external_id)
+        return payment_succeed(
+            payment_id=payment.pk,
+            external_id=result.external_id,
+            charged_usd=result.amount_usd,
+            metadata=result.metadata,
+        )
     if result.status == "failed":
         return payment_fail(payment_id=payment.pk, message=result.failure_message)
     Payment.objects.filter(pk=payment.pk).update(

@@ -24,6 +24,11 @@ HANDLED_EVENTS = (
     "charge.refunded",
     "refund.updated",
     "refund.failed",
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
 )
 
 
@@ -76,3 +81,16 @@ def charge_refunded(sender, event, **kwargs):
     stripe_services.stripe_charge_refunds_sync(
         payment_intent_id=event.data["object"].get("payment_intent") or ""
     )
+
+
+@djstripe_receiver(
+    [
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
+    ]
+)
+def dispute_changed(sender, event, **kwargs):
+    stripe_services.stripe_dispute_sync(dispute_id=_object_id(event))

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.billing.hooks import ProviderSubscriptionConflict
 from apps.billing.models import Payment, PaymentPurpose
 from apps.billing.services import register_payment_handlers
 from apps.core.dates import add_months
@@ -30,6 +31,15 @@ def _subscription_of(payment: Payment) -> Subscription:
 def on_subscription_paid(payment: Payment) -> None:
     """Free -> paid (or a past-due plan paid again): the plan and a fresh monthly period."""
     subscription = _subscription_of(payment)
+    new_external_id = payment.metadata.get("subscription_external_id", "")
+    if (
+        not subscription.plan.is_free
+        and subscription.status == SubscriptionStatus.ACTIVE
+        and subscription.external_id
+        and new_external_id
+        and subscription.external_id != new_external_id
+    ):  # a second paid checkout (two tabs) completed at the same time as the first: never two live ones
+        raise ProviderSubscriptionConflict(subscription.external_id)
     plan = Plan.objects.get(tier=payment.metadata["plan"])
     start = _meta_datetime(payment, "period_start") or payment.paid_at or timezone.now()
     end = _meta_datetime(payment, "period_end") or add_months(start, 1)
@@ -40,7 +50,7 @@ def on_subscription_paid(payment: Payment) -> None:
     subscription.scheduled_plan = None
     subscription.current_period_start = start
     subscription.current_period_end = end
-    subscription.external_id = payment.metadata.get("subscription_external_id", "")
+    subscription.external_id = new_external_id
     subscription.save()
     subscription_audit(
         subscription,

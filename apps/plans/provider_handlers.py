@@ -5,7 +5,7 @@ webhook's transaction; plans decides what changes (idempotent: a replayed report
 """
 
 from apps.billing import hooks
-from apps.plans.models import Subscription
+from apps.plans.models import Subscription, SubscriptionStatus
 from apps.plans.services import subscription_drop_to_free, subscription_sync_from_provider
 
 
@@ -18,6 +18,16 @@ def subscription_owner(*, external_id: str) -> hooks.SubscriptionOwner | None:
     if subscription is None:
         return None
     return hooks.SubscriptionOwner(account=subscription.account, plan_tier=subscription.plan.tier)
+
+
+def subscription_current(*, account) -> hooks.CurrentSubscription | None:
+    """The provider subscription this account pays for now (None on Free or without one)."""
+    subscription = Subscription.objects.filter(account=account).select_related("plan").first()
+    if subscription is None or subscription.plan.is_free or not subscription.external_id:
+        return None
+    return hooks.CurrentSubscription(
+        external_id=subscription.external_id, active=subscription.status == SubscriptionStatus.ACTIVE
+    )
 
 
 def on_provider_subscription_changed(*, subscription: hooks.ProviderSubscription) -> Subscription | None:
@@ -43,5 +53,6 @@ def on_provider_subscription_ended(*, external_id: str) -> Subscription | None:
 
 def register() -> None:
     hooks.provider_subscription_owner.register(subscription_owner)
+    hooks.provider_subscription_current.register(subscription_current)
     hooks.provider_subscription_changed.register(on_provider_subscription_changed)
     hooks.provider_subscription_ended.register(on_provider_subscription_ended)

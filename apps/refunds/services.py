@@ -120,9 +120,10 @@ def refund_request(*, account, now: datetime | None = None) -> Refund:
 
 
 def _provider_refused(error: Exception) -> bool:
-    """A 4xx answer is final (refused); a timeout or 5xx may have gone through: retried with the same key."""
+    """A 4xx answer is final (refused). A timeout, 5xx, 409 (a concurrent request with the same key) or
+    429 (rate limit) may go through next time: the part stays unsent and is retried with the same key."""
     status = getattr(error, "http_status", None)
-    return isinstance(status, int) and 400 <= status < 500
+    return isinstance(status, int) and 400 <= status < 500 and status not in (409, 429)
 
 
 def _submit_parts(refund: Refund, provider) -> None:
@@ -209,6 +210,8 @@ def refund_part_update(*, external_id: str, provider_status: str, reconcile: boo
         updated = RefundAllocation.objects.filter(pk=allocation.pk, status=RefundStatus.PROCESSING).update(
             status=status
         )
+        if not updated and allocation.status == RefundStatus.SUCCEEDED and status != RefundStatus.SUCCEEDED:
+            return refund_part_reversed(allocation_id=allocation.pk, provider_status=status)
         if not updated and status == RefundStatus.SUCCEEDED and allocation.status != RefundStatus.SUCCEEDED:
             # Money went back after we settled the part otherwise (e.g. staff canceled the refund while
             # the provider still paid it out): flag it for staff, visibly, and change nothing else.
@@ -225,6 +228,48 @@ def refund_part_update(*, external_id: str, provider_status: str, reconcile: boo
     if reconcile:
         return refund_reconcile(refund_id=allocation.refund_id)
     return allocation.refund
+
+
+def refund_part_reversed(*, allocation_id: int, provider_status: str) -> Refund:
+    """The provider reports a refund part failed after it had succeeded (the card was closed, the bank
+    sent the money back): the money is not with the customer after all.
+
+    Recorded once: the part becomes failed, its payment's `refunded_usd` shrinks by the part, and the
+    refund is marked failed with a message the customer sees on the refund and staff see in the admin,
+    plus one `refund.reversed` audit event. The plan is not restored on its own (the customer canceled
+    by asking for the refund); staff settle it with the customer, e.g. by refunding another way.
+    """
+    with transaction.atomic():
+        allocation = (
+            RefundAllocation.objects.select_for_update().select_related("refund").get(pk=allocation_id)
+        )
+        refund = Refund.objects.select_for_update().select_related("account").get(pk=allocation.refund_id)
+        if allocation.status != RefundStatus.SUCCEEDED:
+            return refund  # recorded already (a replayed or second event)
+        allocation.status = RefundStatus.FAILED
+        allocation.save(update_fields=["status"])
+        payment = Payment.objects.select_for_update().get(pk=allocation.payment_id)
+        payment.refunded_usd = max(payment.refunded_usd - allocation.amount_usd, ZERO)
+        payment.save(update_fields=["refunded_usd", "updated_at"])
+        refund.status = RefundStatus.FAILED
+        refund.failure_message = _(
+            "The payment provider could not return %(amount)s USD to your card after all. "
+            "Please contact support so we can refund you another way."
+        ) % {"amount": allocation.amount_usd}
+        refund.save(update_fields=["status", "failure_message", "updated_at"])
+        audit_record(
+            event_type="refund.reversed",
+            account=refund.account,
+            subject=refund,
+            details={
+                "external_id": allocation.external_id,
+                "amount_usd": str(allocation.amount_usd),
+                "provider": provider_status,
+                "payment": str(payment.public_id),
+            },
+        )
+    logger.error("Refund part %s was reversed by the provider (%s)", allocation.external_id, provider_status)
+    return refund
 
 
 def refund_reconcile(*, refund_id: int) -> Refund:
@@ -305,6 +350,7 @@ def refund_cancel(*, refund_id: int, actor, reason: str = "") -> Refund:
 __all__ = [
     "ZERO",
     "refund_cancel",
+    "refund_part_reversed",
     "refund_part_update",
     "refund_reconcile",
     "refund_request",

@@ -7,10 +7,13 @@ class WalletConfig(AppConfig):
     verbose_name = _("Pay-as-you-go wallet")
 
     def ready(self):
+        from apps.billing.hooks import provider_payment_disputed
         from apps.billing.models import PaymentPurpose
         from apps.billing.services import register_payment_handlers
         from apps.core.side_effects import enqueue_safely
-        from apps.wallet import jobs, services, tasks
+        from apps.wallet import dispute_handlers, jobs, services, tasks
+
+        provider_payment_disputed.register(dispute_handlers.on_payment_disputed)
 
         register_payment_handlers(
             PaymentPurpose.TOPUP, on_success=services.wallet_topup_fulfil, on_failure=None

@@ -195,6 +195,10 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 # Optional fixed UUID for the webhook URL /stripe/webhook/<uuid>/ (see `manage.py stripe_setup`).
 STRIPE_WEBHOOK_UUID = env("STRIPE_WEBHOOK_UUID", default="")
+# The Stripe API version every request and webhook speaks: stripe-python's own pinned version (a test
+# asserts stripe-python, dj-stripe and the webhook endpoint agree). Change it only with a stripe upgrade.
+STRIPE_API_VERSION = "2026-08-26.dahlia"
+STRIPE_REHEARSAL_POLL_SECONDS = 2.0  # `manage.py stripe_rehearsal`: wait between reads of a test clock
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
 STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
 STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY

@@ -27,3 +27,4 @@ PAYMENT_PROVIDER = "sandbox"
 STRIPE_MAX_NETWORK_RETRIES = 0  # the local fake answers at once; a retry would only sleep
 GATEWAY_TOKEN = "test-gateway-token"  # noqa: S105 -- test settings only
 FLOWPORT_DEMO_ACCOUNTS = True
+STRIPE_REHEARSAL_POLL_SECONDS = 0  # the fake answers at once

@@ -27,6 +27,9 @@ def fake_stripe(settings, monkeypatch):
     monkeypatch.setattr(stripe, "api_base", fake.url)
     yield fake
     fake.stop()
+    # The contract: every request the fake received validates against stripe-python's typed params for
+    # the pinned API version, and every object it answered or sent is a valid object of that version.
+    assert fake.violations == [], "\n".join(fake.violations)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.billing import stripe_contract
+
 MONTH = 30 * 24 * 3600
 
 
@@ -78,6 +80,13 @@ class FakeStripe:
     invoice_payments: dict = field(default_factory=dict)  # invoice id -> the PaymentIntent that paid it
     refund_status: str = "succeeded"  # what POST /v1/refunds answers ("pending": a webhook settles it later)
     idempotent: dict = field(default_factory=dict)
+    idempotent_params: dict = field(default_factory=dict)  # key -> the request it was first used with
+    failures: list = field(default_factory=list)  # [(method, path prefix, StripeError)] answered once each
+    authentication_required_payment_methods: set = field(default_factory=set)  # 3-D Secure cards
+    dispute_payment_methods: set = field(default_factory=set)  # pm_card_createDispute: disputed once paid
+    customer_balance: dict = field(default_factory=dict)  # customer id -> credit in cents (negative)
+    private: dict = field(default_factory=dict)  # object id -> the fake's own bookkeeping
+    violations: list = field(default_factory=list)  # stripe-python contract breaches (request or response)
     lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -126,13 +135,14 @@ class FakeStripe:
                 amount=session["amount_total"],
                 customer=session["customer"],
                 payment_method=pm["id"],
-                metadata=session["payment_intent_metadata"],
+                metadata=self.private[session_id]["payment_intent_metadata"],
                 status="succeeded" if paid else "requires_payment_method",
             )
             session["payment_intent"] = pi["id"]
         else:
-            price = self.objects[session["line_items"][0]["price"]]
-            sub = self._subscription(session["customer"], price, pm["id"], session["subscription_metadata"])
+            private = self.private[session_id]
+            price = self.objects[private["line_items"][0]["price"]]
+            sub = self._subscription(session["customer"], price, pm["id"], private["subscription_metadata"])
             session["subscription"] = sub["id"]
             invoice = self.invoice(sub, "subscription_create", price["unit_amount"], paid=paid)
             sub["latest_invoice"] = invoice["id"]
@@ -198,6 +208,11 @@ class FakeStripe:
     def invoice(self, sub: dict, billing_reason: str, amount: int, *, paid: bool = True) -> dict:
         item = sub["items"]["data"][0]
         invoice_id = self.new_id("in")
+        total = amount
+        credit = min(-self.customer_balance.get(sub["customer"], 0), max(amount, 0))
+        if credit:  # Stripe applies the customer's credit balance before charging the card
+            self.customer_balance[sub["customer"]] += credit
+            amount -= credit
         if paid:
             self.invoice_payments[invoice_id] = self._payment_intent(
                 amount=amount,
@@ -216,6 +231,7 @@ class FakeStripe:
                 "currency": "usd",
                 "amount_due": amount,
                 "amount_paid": amount if paid else 0,
+                "total": total,
                 "attempt_count": 1,
                 "hosted_invoice_url": f"https://invoice.stripe.test/{invoice_id}",
                 "invoice_pdf": f"https://invoice.stripe.test/{invoice_id}/pdf",
@@ -231,7 +247,7 @@ class FakeStripe:
                         {
                             "id": self.new_id("il"),
                             "object": "line_item",
-                            "amount": amount,
+                            "amount": total,
                             "pricing": {"price_details": {"price": item["price"]["id"]}},
                             "period": {
                                 "start": item["current_period_start"],
@@ -273,9 +289,14 @@ class FakeStripe:
                 "pending_webhooks": 1,
                 "request": {"id": None, "idempotency_key": None},
                 "type": type_,
-                "data": {"object": json.loads(json.dumps(obj))},
+                "data": {"object": self.checked(json.loads(json.dumps(obj)))},
             }
         )
+
+    def checked(self, obj: dict) -> dict:
+        """Record any way `obj` is not a valid object of the pinned API version (the contract)."""
+        self.violations += stripe_contract.check_object(obj)
+        return obj
 
     # -- the API ------------------------------------------------------------------------------------
     # (method, path, handler): `{id}` matches one path segment.
@@ -285,6 +306,7 @@ class FakeStripe:
         ("GET", "/v1/customers/{id}", "get_customers"),
         ("POST", "/v1/checkout/sessions", "post_checkout_sessions"),
         ("GET", "/v1/checkout/sessions/{id}", "get_checkout_sessions"),
+        ("POST", "/v1/checkout/sessions/{id}/expire", "post_checkout_sessions_expire"),
         ("POST", "/v1/payment_intents", "post_payment_intents"),
         ("GET", "/v1/payment_intents/{id}", "get_payment_intents"),
         ("GET", "/v1/payment_methods/{id}", "get_payment_methods"),
@@ -308,6 +330,15 @@ class FakeStripe:
         ("POST", "/v1/refunds/{id}", "post_refunds_id"),
         ("GET", "/v1/events/{id}", "get_events"),
         ("GET", "/v1/charges/{id}", "get_charges"),
+        ("GET", "/v1/disputes/{id}", "get_disputes"),
+        ("GET", "/v1/disputes", "list_disputes"),
+        ("POST", "/v1/customers/{id}", "post_customers_id"),
+        ("POST", "/v1/payment_methods/{id}/attach", "post_payment_methods_attach"),
+        ("POST", "/v1/subscriptions", "post_subscriptions_create"),
+        ("POST", "/v1/test_helpers/test_clocks", "post_test_clocks"),
+        ("GET", "/v1/test_helpers/test_clocks/{id}", "get_test_clocks"),
+        ("POST", "/v1/test_helpers/test_clocks/{id}/advance", "post_test_clocks_advance"),
+        ("DELETE", "/v1/test_helpers/test_clocks/{id}", "delete_test_clocks"),
     ]
 
     def handle(self, method: str, path: str, params: dict, api_key: str, idem: str | None):
@@ -341,6 +372,7 @@ class FakeStripe:
                 "livemode": False,
                 "created": int(time.time()),
                 "invoice_settings": {"default_payment_method": None},
+                "test_clock": params.get("test_clock"),
             }
         )
 
@@ -379,24 +411,76 @@ class FakeStripe:
                 "payment_method_types": params.get("payment_method_types", []),
                 "success_url": params["success_url"],
                 "cancel_url": params["cancel_url"],
-                "line_items": line_items,
                 "payment_intent": None,
                 "subscription": None,
+                "livemode": False,
+                "created": int(time.time()),
+            }
+        ) | self._remember(
+            session_id,
+            {
+                "line_items": line_items,
                 "payment_intent_metadata": params.get("payment_intent_data", {}).get("metadata", {}),
                 "payment_method_options": params.get("payment_method_options", {}),
                 "subscription_metadata": params.get("subscription_data", {}).get("metadata", {}),
-            }
+            },
         )
+
+    def fail_next(self, method: str, path_prefix: str, status: int) -> None:
+        """Answer the next matching request with Stripe's 409 / 429 / 5xx (nothing happens on Stripe)."""
+        type_, message = {
+            409: ("invalid_request_error", "Another request with this idempotency key is in progress."),
+            429: ("invalid_request_error", "Too many requests hit the API too quickly."),
+        }.get(status, ("api_error", "Something went wrong on Stripe's end."))
+        code = {409: "idempotency_key_in_use", 429: "rate_limit"}.get(status)
+        extra = {"code": code} if code else {}
+        self.failures.append((method, path_prefix, StripeError(status, type_, message, **extra)))
+
+    def take_failure(self, method: str, path: str):
+        for index, (fail_method, prefix, error) in enumerate(self.failures):
+            if fail_method == method and path.startswith(prefix):
+                del self.failures[index]
+                return error
+        return None
+
+    def _remember(self, object_id: str, private: dict) -> dict:
+        """What the fake keeps about an object that Stripe does not return as a field of it."""
+        self.private[object_id] = private
+        return {}
 
     def api_get_checkout_sessions(self, params, id):
         return self.get(id, "checkout.session")
+
+    def api_post_checkout_sessions_expire(self, params, id):
+        session = self.get(id, "checkout.session")
+        if session["status"] != "open":
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                "Only Checkout Sessions with a status in ['open'] can be expired.",
+            )
+        session["status"] = "expired"
+        return session
 
     def api_post_payment_intents(self, params):
         pm = self.get(params["payment_method"], "payment_method")
         if not _bool(params.get("confirm")) or not _bool(params.get("off_session")):
             raise StripeError(400, "invalid_request_error", "This fake only confirms off-session.")
+        redirects = (params.get("automatic_payment_methods") or {}).get("allow_redirects")
+        if not params.get("payment_method_types") and redirects != "never":
+            # Stripe: automatic payment methods may redirect, which an off-session confirmation cannot do.
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                "This PaymentIntent is configured to accept payment methods enabled in your Dashboard. "
+                "Because some of these payment methods might redirect your customer off of your page, you "
+                "must provide a `return_url`. If you don't want to accept redirect-based payment methods, "
+                "set `automatic_payment_methods[enabled]` to `true` and "
+                "`automatic_payment_methods[allow_redirects]` to `never`.",
+            )
         declined = pm["id"] in self.declined_payment_methods
-        status = "requires_payment_method" if declined else "succeeded"
+        needs_auth = pm["id"] in self.authentication_required_payment_methods
+        status = "requires_payment_method" if declined or needs_auth else "succeeded"
         if pm["id"] in self.processing_payment_methods:
             status = "processing"
         pi = self._payment_intent(
@@ -406,6 +490,19 @@ class FakeStripe:
             metadata=params.get("metadata", {}),
             status=status,
         )
+        if needs_auth:
+            pi["last_payment_error"] = {
+                "code": "authentication_required",
+                "message": "Your card was declined. This transaction requires authentication.",
+            }
+            raise StripeError(
+                402,
+                "card_error",
+                "Your card was declined. This transaction requires authentication.",
+                code="authentication_required",
+                decline_code="authentication_required",
+                payment_intent=pi,
+            )
         if declined:
             raise StripeError(
                 402,
@@ -415,6 +512,8 @@ class FakeStripe:
                 decline_code="generic_decline",
                 payment_intent=pi,
             )
+        if pm["id"] in self.dispute_payment_methods and status == "succeeded":
+            self.dispute(pi["id"])
         return pi
 
     def api_get_payment_intents(self, params, id):
@@ -479,8 +578,13 @@ class FakeStripe:
 
     def api_post_subscriptions(self, params, id):
         sub = self.get(id, "subscription")
-        if "cancel_at_period_end" in params:
-            sub["cancel_at_period_end"] = _bool(params["cancel_at_period_end"])
+        if "cancel_at_period_end" in params and sub["schedule"]:
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"The subscription is managed by the subscription schedule `{sub['schedule']}`, and "
+                "updating any cancelation behavior directly is not allowed. Please update the schedule instead.",
+            )
         if "items" in params:
             item = sub["items"]["data"][0]
             change = params["items"][0]
@@ -489,18 +593,45 @@ class FakeStripe:
             old, new = item["price"], self.get(change["price"], "price")
             pm = sub["default_payment_method"]
             if params.get("proration_behavior") == "always_invoice":
-                remaining = item["current_period_end"] - int(time.time())
-                total = item["current_period_end"] - item["current_period_start"]
-                amount = max(0, (new["unit_amount"] - old["unit_amount"]) * remaining // total)
                 if (
                     pm in self.declined_payment_methods
                     and params.get("payment_behavior") == "error_if_incomplete"
                 ):
                     raise StripeError(402, "card_error", "Your card was declined.", code="card_declined")
-                invoice = self.invoice(sub, "subscription_update", amount)
+                lines = self._proration_lines(item, old, new)
+                invoice = self.invoice(sub, "subscription_update", sum(line["amount"] for line in lines))
+                invoice["lines"]["data"] = lines
                 sub["latest_invoice"] = invoice["id"]
-            item["price"] = new
+            item["price"] = new  # the schedule and the cancel flag stay as they were (Stripe keeps them)
+        if "cancel_at_period_end" in params:
+            sub["cancel_at_period_end"] = _bool(params["cancel_at_period_end"])
+        if "metadata" in params:
+            sub["metadata"] = {**sub["metadata"], **params["metadata"]}
         return sub
+
+    def _proration_lines(self, item, old, new) -> list[dict]:
+        """Stripe's proration: unused time on the old price credited, remaining time on the new one
+        charged, each prorated to the second and rounded on its own line."""
+        now = int(time.time())
+        start, end = max(now, item["current_period_start"]), item["current_period_end"]
+        remaining, total = end - start, end - item["current_period_start"]
+        credit = -round(old["unit_amount"] * remaining / total)
+        charge = round(new["unit_amount"] * remaining / total)
+        return [
+            self._line(credit, old["id"], start, end, f"Unused time on {old['id']}"),
+            self._line(charge, new["id"], start, end, f"Remaining time on {new['id']}"),
+        ]
+
+    def _line(self, amount: int, price_id: str, start: int, end: int, description: str) -> dict:
+        return {
+            "id": self.new_id("il"),
+            "object": "line_item",
+            "amount": amount,
+            "currency": "usd",
+            "description": description,
+            "pricing": {"type": "price_details", "price_details": {"price": price_id, "product": ""}},
+            "period": {"start": start, "end": end},
+        }
 
     def api_delete_subscriptions(self, params, id):
         sub = self.get(id, "subscription")
@@ -537,8 +668,15 @@ class FakeStripe:
 
     def api_post_subscription_schedules_release(self, params, id):
         schedule = self.get(id, "subscription_schedule")
-        schedule["status"] = "released"
+        if schedule["status"] not in ("not_started", "active"):  # Stripe: only these can be released
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"You cannot release a subscription schedule that is {schedule['status']}.",
+            )
+        # Stripe keeps the subscription as it is and moves its id to `released_subscription`.
         self.objects[schedule["subscription"]]["schedule"] = None
+        schedule.update(status="released", released_subscription=schedule["subscription"], subscription=None)
         return schedule
 
     def api_post_subscription_schedules_id(self, params, id):
@@ -613,8 +751,11 @@ class FakeStripe:
 
     def charge_of(self, refund_id: str) -> dict:
         """The Charge of a refund's PaymentIntent, as a `charge.refunded` event carries it (stored for GET)."""
-        refund = self.objects[refund_id]
-        pi = self.objects[refund["payment_intent"]]
+        return self.charge_for(self.objects[refund_id]["payment_intent"])
+
+    def charge_for(self, intent_id: str, *, disputed: bool = False) -> dict:
+        """The Charge of a PaymentIntent as Stripe would return it now (stored for GET)."""
+        pi = self.objects[intent_id]
         charge_id = pi.get("latest_charge") or self.new_id("ch")
         pi["latest_charge"] = charge_id
         refunded = sum(
@@ -650,10 +791,134 @@ class FakeStripe:
                 "receipt_url": None,
                 "source": None,
                 "transfer_group": None,
-                "disputed": False,
+                "disputed": disputed,
                 "statement_descriptor": None,
             }
         )
+
+    def dispute(self, intent_id: str, *, status: str = "needs_response", reason: str = "fraudulent") -> dict:
+        """The cardholder disputes a PaymentIntent's charge (a `pm_card_createDispute` payment)."""
+        pi = self.objects[intent_id]
+        charge_id = self.charge_for(intent_id, disputed=True)["id"]
+        existing = next(
+            (
+                o
+                for o in self.objects.values()
+                if o["object"] == "dispute" and o["payment_intent"] == intent_id
+            ),
+            None,
+        )
+        if existing is not None:
+            existing["status"] = status
+            return existing
+        return self.put(
+            {
+                "id": self.new_id("dp"),
+                "object": "dispute",
+                "amount": pi["amount_received"],
+                "currency": "usd",
+                "charge": charge_id,
+                "payment_intent": intent_id,
+                "reason": reason,
+                "status": status,
+                "created": int(time.time()),
+                "livemode": False,
+                "is_charge_refundable": False,
+                "metadata": {},
+                "balance_transactions": [],
+                "evidence": {},
+                "evidence_details": {
+                    "due_by": int(time.time()) + 7 * 24 * 3600,
+                    "has_evidence": False,
+                    "past_due": False,
+                    "submission_count": 0,
+                },
+            }
+        )
+
+    # -- what `manage.py stripe_rehearsal` uses: test clocks, attaching test cards, direct subscriptions ----
+    TEST_CARDS = {"pm_card_visa", "pm_card_authenticationRequired", "pm_card_createDispute"}
+
+    def api_post_test_clocks(self, params):
+        return self.put(
+            {
+                "id": self.new_id("clock"),
+                "object": "test_helpers.test_clock",
+                "frozen_time": int(params["frozen_time"]),
+                "name": params.get("name"),
+                "status": "ready",
+                "created": int(time.time()),
+                "livemode": False,
+                "deletes_after": int(time.time()) + 30 * 24 * 3600,
+            }
+        )
+
+    def api_get_test_clocks(self, params, id):
+        return self.get(id, "test_helpers.test_clock")
+
+    def api_post_test_clocks_advance(self, params, id):
+        clock = self.get(id, "test_helpers.test_clock")
+        frozen = int(params["frozen_time"])
+        if frozen <= clock["frozen_time"]:
+            raise StripeError(400, "invalid_request_error", "The frozen time must be after the current one.")
+        clock["frozen_time"] = frozen
+        customers = {
+            o["id"] for o in self.objects.values() if o["object"] == "customer" and o.get("test_clock") == id
+        }
+        for sub in [
+            o for o in self.objects.values() if o["object"] == "subscription" and o["customer"] in customers
+        ]:
+            while sub["status"] == "active" and sub["items"]["data"][0]["current_period_end"] <= frozen:
+                self.renew(sub["id"])
+        return clock
+
+    def api_delete_test_clocks(self, params, id):
+        self.get(id, "test_helpers.test_clock")
+        del self.objects[id]
+        return {"id": id, "object": "test_helpers.test_clock", "deleted": True}
+
+    def api_post_customers_id(self, params, id):
+        customer = self.get(id, "customer")
+        settings_ = params.get("invoice_settings") or {}
+        if "default_payment_method" in settings_:
+            self.get(settings_["default_payment_method"], "payment_method")
+            customer["invoice_settings"]["default_payment_method"] = settings_["default_payment_method"]
+        return customer
+
+    def api_post_payment_methods_attach(self, params, id):
+        customer = self.get(params["customer"], "customer")["id"]
+        if id not in self.TEST_CARDS:
+            method = self.get(id, "payment_method")
+            method["customer"] = customer
+            return method
+        method = self.payment_method(customer=customer)
+        if id == "pm_card_authenticationRequired":
+            self.authentication_required_payment_methods.add(method["id"])
+        if id == "pm_card_createDispute":
+            self.dispute_payment_methods.add(method["id"])
+        return method
+
+    def api_post_subscriptions_create(self, params):
+        customer = self.get(params["customer"], "customer")
+        price = self.get(params["items"][0]["price"], "price")
+        method = (
+            params.get("default_payment_method") or customer["invoice_settings"]["default_payment_method"]
+        )
+        if not method:
+            raise StripeError(400, "invalid_request_error", "This customer has no attached payment source.")
+        sub = self._subscription(customer["id"], price, method, params.get("metadata", {}))
+        sub["latest_invoice"] = self.invoice(sub, "subscription_create", price["unit_amount"])["id"]
+        return sub
+
+    def api_list_disputes(self, params):
+        intent = params.get("payment_intent")
+        data = [
+            o for o in self.objects.values() if o["object"] == "dispute" and o["payment_intent"] == intent
+        ]
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/disputes"}
+
+    def api_get_disputes(self, params, id):
+        return self.get(id, "dispute")
 
     def api_get_charges(self, params, id):
         return self.get(id, "charge")
@@ -675,18 +940,44 @@ class FakeStripe:
                 api_key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
                 with fake.lock:
                     fake.requests.append(RecordedRequest(method, split.path, params, idem, api_key))
+                    problems = stripe_contract.check_request(method, split.path, params)
+                    fake.violations += problems
                     replay_key = (method, split.path, idem)
-                    if method != "GET" and idem and replay_key in fake.idempotent:
+                    injected = fake.take_failure(method, split.path)
+                    if (
+                        injected is not None
+                    ):  # 409 / 429 / 5xx played by a test: nothing happens, no key stored
+                        status, payload = injected.status, injected.body
+                    elif (
+                        method != "GET"
+                        and idem
+                        and idem in fake.idempotent_params
+                        and (fake.idempotent_params[idem] != (method, split.path, params))
+                    ):  # Stripe: a key reused with other parameters is refused, never replayed
+                        error = StripeError(
+                            400,
+                            "idempotency_error",
+                            "Keys for idempotent requests can only be used with the same parameters they "
+                            "were first used with.",
+                        )
+                        status, payload = error.status, error.body
+                    elif method != "GET" and idem and replay_key in fake.idempotent:
                         status, payload = fake.idempotent[replay_key]
                     else:
                         try:
-                            status, payload = 200, fake.handle(method, split.path, params, api_key, idem)
+                            if problems:  # Stripe refuses what its own API definition does not allow
+                                raise StripeError(400, "invalid_request_error", "; ".join(problems))
+                            status, payload = (
+                                200,
+                                fake.checked(fake.handle(method, split.path, params, api_key, idem)),
+                            )
                         except StripeError as error:
                             status, payload = error.status, error.body
                         except Exception as error:  # a bug in the fake: say so instead of hanging up
                             status, payload = 500, {"error": {"type": "api_error", "message": repr(error)}}
                         if method != "GET" and idem:
                             fake.idempotent[replay_key] = (status, payload)
+                            fake.idempotent_params[idem] = (method, split.path, params)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

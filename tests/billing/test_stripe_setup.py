@@ -42,7 +42,9 @@ def test_the_endpoint_it_creates_accepts_signed_events(settings, fake_stripe, cl
 
     settings.STRIPE_WEBHOOK_UUID = FIXED
     call_command("stripe_setup")
-    payload = json.dumps(fake_stripe.event("invoice.upcoming", {"id": None, "object": "invoice"}))
+    payload = json.dumps(
+        fake_stripe.event("balance.available", {"object": "balance", "available": [], "pending": []})
+    )
     response = client.post(
         f"/stripe/webhook/{FIXED}/",
         data=payload,

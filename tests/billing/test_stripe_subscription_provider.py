@@ -106,6 +106,7 @@ def test_upgrade_modifies_the_subscription_with_an_immediate_proration_invoice(
         "items": [{"id": item["id"], "price": item["price"]["id"]}],
         "proration_behavior": "always_invoice",
         "payment_behavior": "error_if_incomplete",
+        "cancel_at_period_end": "false",
         "metadata": {"plan": "max"},
         "expand": ["latest_invoice"],
     }

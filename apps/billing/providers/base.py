@@ -18,6 +18,8 @@ class ChargeResult:
     status: str  # "succeeded" | "processing" | "failed"
     external_id: str = ""
     failure_message: str = ""
+    amount_usd: Decimal | None = None  # what the provider charged, when it decides the amount (prorations)
+    metadata: dict = field(default_factory=dict)  # provider facts to keep on the payment (its invoice id)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ class PaymentProvider(ABC):
     @abstractmethod
     def read_payment(self, *, external_id: str) -> PaymentInfo:
         """Re-read a payment (checkout session or payment intent) from the provider."""
+
+    def checkout_expire(self, *, payment) -> bool:
+        """Close `payment`'s open hosted checkout so it can no longer be paid. True when it is closed
+        unpaid; False when it may still be (or was) paid: then its webhook settles it. Providers that
+        cannot close a checkout answer False and it stays open."""
+        return False
 
     # Subscriptions (SUBSCRIPTION_CONTRACT). Our `Subscription` and `Plan` rows; amounts come from `payment`.
 

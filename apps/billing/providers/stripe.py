@@ -68,6 +68,7 @@ def stripe_client() -> stripe.StripeClient:
     base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
+        stripe_version=settings.STRIPE_API_VERSION,
         base_addresses=base,
         http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
         max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
@@ -78,8 +79,18 @@ def configure_stripe_module() -> None:
     """dj-stripe calls the module-level API (event validation, customer sync): same base and timeout."""
     if settings.STRIPE_API_BASE:
         stripe.api_base = settings.STRIPE_API_BASE
+    stripe.api_version = settings.STRIPE_API_VERSION
     stripe.default_http_client = stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS)
     stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
+
+
+def stripe_retryable(error: Exception) -> bool:
+    """A conflict (409), rate limit (429), Stripe-side error (5xx) or lost connection: try again later
+    with the same idempotency key. Any other 4xx is a final answer."""
+    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
+        return True
+    status = getattr(error, "http_status", None)
+    return isinstance(status, int) and (status in (409, 429) or status >= 500)
 
 
 def _first_item(subscription) -> dict:
@@ -173,7 +184,25 @@ class StripeProvider(PaymentProvider):
         )
         return CheckoutSession(url=session["url"], external_id=session["id"])
 
+    def checkout_expire(self, *, payment) -> bool:
+        """Expire an open Checkout Session; a session already completed is left to its webhook."""
+        if not payment.external_id.startswith("cs_"):
+            return False
+        try:
+            session = self.client.v1.checkout.sessions.expire(
+                payment.external_id, options={"idempotency_key": f"{payment.idempotency_key}:expire"}
+            )
+        except stripe.InvalidRequestError:  # not open any more: completed (paid or paying) or expired
+            session = self.read_checkout_session(payment.external_id)
+        return session["status"] == "expired" and session["payment_status"] not in (
+            "paid",
+            "no_payment_required",
+        )
+
     def charge_saved_method(self, *, payment, payment_method) -> ChargeResult:
+        """Confirm off-session with a saved card. Stripe refuses a redirect-capable off-session confirmation,
+        so the intent is card-only; any refusal (decline, `authentication_required`, a 400) fails the payment:
+        nobody is there to complete 3-D Secure, and retrying the same refusal would never end."""
         try:
             intent = self.client.v1.payment_intents.create(
                 params={
@@ -181,6 +210,7 @@ class StripeProvider(PaymentProvider):
                     "currency": "usd",
                     "customer": self.customer_id(payment.account),
                     "payment_method": payment_method.external_id,
+                    "payment_method_types": ["card"],
                     "off_session": True,
                     "confirm": True,
                     "description": payment.description,
@@ -190,22 +220,30 @@ class StripeProvider(PaymentProvider):
             )
         except stripe.CardError as error:
             intent = (error.json_body or {}).get("error", {}).get("payment_intent") or {}
+            message = error.user_message or _("Your card was declined.")
+            if error.code == "authentication_required":
+                message = _("Your bank asks you to confirm this payment, which cannot happen automatically.")
+            return ChargeResult(status="failed", external_id=intent.get("id", ""), failure_message=message)
+        except stripe.StripeError as error:
+            if stripe_retryable(error):
+                raise  # 409/429/5xx/network: the same idempotency key may be tried again
+            logger.error("Stripe refused the off-session charge of payment %s: %s", payment.pk, error)
             return ChargeResult(
-                status="failed",
-                external_id=intent.get("id", ""),
-                failure_message=error.user_message or _("Your card was declined."),
+                status="failed", failure_message=_("The payment provider refused the charge.")
             )
         status = _INTENT_STATUS.get(intent["status"], "processing")
         message = ""
-        if status == "failed":
+        if intent["status"] == "requires_action":  # 3-D Secure wanted: cannot be done off-session
+            status = "failed"
+            message = _("Your bank asks you to confirm this payment, which cannot happen automatically.")
+        if status == "failed" and not message:
             message = (intent.get("last_payment_error") or {}).get("message") or _("Your card was declined.")
         return ChargeResult(status=status, external_id=intent["id"], failure_message=message)
 
     def refund(self, *, payment, amount_usd: Decimal, idempotency_key: str) -> RefundResult:
-        intent_id = self._paying_intent(payment)
         refund = self.client.v1.refunds.create(
             params={
-                "payment_intent": intent_id,
+                **self.paid_by(payment),
                 "amount": to_cents(amount_usd),
                 "metadata": {"payment": str(payment.public_id)},
             },
@@ -223,18 +261,36 @@ class StripeProvider(PaymentProvider):
             self.client.v1.refunds.list(params={"payment_intent": payment_intent, "limit": 100})["data"]
         )
 
-    def _paying_intent(self, payment) -> str:
-        """The PaymentIntent that took the money: ours for one-off payments, the invoice's otherwise."""
+    def paid_by(self, payment) -> dict:
+        """What took the money, as refund parameters: `{"payment_intent": …}` or `{"charge": …}`.
+
+        One-off payments name their PaymentIntent. Subscription, upgrade and renewal payments were paid
+        through a Stripe invoice (its id in `metadata["invoice"]`, or the payment's own `in_…` reference);
+        since API 2025-03 the invoice no longer carries `payment_intent`: its paid `InvoicePayment` records
+        name the PaymentIntent (or, for some methods, the Charge). An invoice is never a refund target.
+        """
         if payment.metadata.get("payment_intent"):
-            return payment.metadata["payment_intent"]
-        if payment.metadata.get("invoice"):
+            return {"payment_intent": payment.metadata["payment_intent"]}
+        invoice_id = payment.metadata.get("invoice") or ""
+        if not invoice_id and payment.external_id.startswith("in_"):
+            invoice_id = payment.external_id
+        if invoice_id:
             paid = self.client.v1.invoice_payments.list(
-                params={"invoice": payment.metadata["invoice"], "status": "paid"}
+                params={"invoice": invoice_id, "status": "paid", "limit": 10}
             )
             for record in paid["data"]:
-                if record["payment"].get("type") == "payment_intent":
-                    return record["payment"]["payment_intent"]
-        return payment.external_id
+                kind = record["payment"].get("type")
+                if kind in ("payment_intent", "charge") and record["payment"].get(kind):
+                    target = record["payment"][kind]
+                    return {kind: target if isinstance(target, str) else target["id"]}
+            raise stripe.InvalidRequestError(
+                f"Invoice {invoice_id} has no paid payment to refund.", "invoice"
+            )
+        if payment.external_id.startswith("pi_"):
+            return {"payment_intent": payment.external_id}
+        if payment.external_id.startswith(("ch_", "py_")):
+            return {"charge": payment.external_id}
+        raise stripe.InvalidRequestError(f"Payment {payment.pk} names nothing Stripe can refund.", "payment")
 
     def read_payment(self, *, external_id: str) -> PaymentInfo:
         """Re-read a Checkout Session (`cs_…`) or PaymentIntent (`pi_…`): the truth we credit on."""
@@ -316,7 +372,24 @@ class StripeProvider(PaymentProvider):
         return CheckoutSession(url=session["url"], external_id=session["id"])
 
     def subscription_upgrade(self, *, subscription, new_plan, payment) -> ChargeResult:
+        """Switch the price now with an invoiced proration; a scheduled downgrade or cancel is undone first.
+
+        A schedule would move the subscription to the cheaper phase at period end, and a schedule-managed
+        subscription refuses a direct change of its cancel flag, so the schedule is released (the
+        subscription stays as it is) and `cancel_at_period_end` cleared in the same update as the price.
+        The amount returned is what Stripe invoiced (prorated to the second, rounded per line, customer
+        balance applied), not our own preview.
+        """
         remote = self.read_subscription(subscription.external_id)
+        if remote.get("schedule"):
+            schedule_id = (
+                remote["schedule"] if isinstance(remote["schedule"], str) else remote["schedule"]["id"]
+            )
+            schedule = self.client.v1.subscription_schedules.retrieve(schedule_id)
+            if schedule["status"] in ("not_started", "active"):
+                self.client.v1.subscription_schedules.release(
+                    schedule_id, options={"idempotency_key": f"{payment.idempotency_key}:release"}
+                )
         try:
             updated = self.client.v1.subscriptions.update(
                 subscription.external_id,
@@ -324,6 +397,7 @@ class StripeProvider(PaymentProvider):
                     "items": [{"id": _first_item(remote)["id"], "price": self.plan_price_id(new_plan)}],
                     "proration_behavior": "always_invoice",
                     "payment_behavior": "error_if_incomplete",
+                    "cancel_at_period_end": False,
                     "metadata": {"plan": new_plan.tier},
                     "expand": ["latest_invoice"],
                 },
@@ -339,7 +413,13 @@ class StripeProvider(PaymentProvider):
         status = {"paid": "succeeded", "void": "failed", "uncollectible": "failed"}.get(
             invoice.get("status"), "processing"
         )
-        return ChargeResult(status=status, external_id=invoice.get("id", ""))
+        charged = invoice.get("amount_paid") if status == "succeeded" else invoice.get("amount_due")
+        return ChargeResult(
+            status=status,
+            external_id=invoice.get("id", ""),
+            amount_usd=from_cents(charged) if charged is not None else None,
+            metadata={"invoice": invoice["id"]} if invoice.get("id") else {},
+        )
 
     def subscription_schedule_change(self, *, subscription, plan) -> None:
         """Apply `plan` at period end (Free = cancel at period end), or undo with plan=None."""

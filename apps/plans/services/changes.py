@@ -30,9 +30,10 @@ from apps.plans.services.common import (
 def subscription_start_checkout(*, account, plan: Plan, return_url: str, cancel_url: str) -> str:
     """Open the checkout for the full price of `plan`; returns the URL to send the customer to.
 
-    A double-submitted form finds the open payment for the same plan and returns the same checkout
-    (open checkouts for other plans stay open: a provider's session may still be paid, and must then
-    be fulfilled, so it is never canceled behind the provider's back).
+    A double-submitted form finds the open payment for the same plan and returns the same checkout.
+    An open checkout for another plan (a second tab) is expired at the provider first, so two paid
+    subscriptions cannot happen that way; one the provider can no longer expire (already paid) is left
+    to its webhook, which refunds a second paid subscription in full (billing's reconciliation).
     """
     if plan.is_free:
         raise ApplicationError(_("Choose a paid plan to subscribe to."), code="plan_free")
@@ -66,10 +67,25 @@ def subscription_start_checkout(*, account, plan: Plan, return_url: str, cancel_
                 return_url=return_url,
                 cancel_url=cancel_url,
             )
+    _expire_other_checkouts(account=account, keep=payment)
     session = get_provider(payment.provider).subscription_start_checkout(payment=payment, plan=plan)
     if session.external_id and session.external_id != payment.external_id:
         Payment.objects.filter(pk=payment.pk).update(external_id=session.external_id)
     return session.url
+
+
+def _expire_other_checkouts(*, account, keep: Payment) -> None:
+    """Close the account's other open subscription checkouts at the provider (no row lock held)."""
+    others = Payment.objects.filter(
+        account=account, purpose=PaymentPurpose.SUBSCRIPTION, status=PaymentStatus.PENDING
+    ).exclude(pk=keep.pk)
+    for other in others.exclude(external_id=""):
+        if get_provider(other.provider).checkout_expire(payment=other):
+            payment_fail(
+                payment_id=other.pk,
+                message=_("Replaced by a checkout for another plan."),
+                status=PaymentStatus.CANCELED,
+            )
 
 
 # --- Upgrade (immediately, prorated) ------------------------------------------------------------------
@@ -168,8 +184,13 @@ def subscription_upgrade(*, account, new_plan: Plan, now=None) -> Subscription:
     result = get_provider(payment.provider).subscription_upgrade(
         subscription=subscription, new_plan=new_plan, payment=payment
     )
-    if result.status == "succeeded":
-        payment_succeed(payment_id=payment.pk, external_id=result.external_id)
+    if result.status == "succeeded":  # the amount Stripe invoiced, not our preview, is what was paid
+        payment_succeed(
+            payment_id=payment.pk,
+            external_id=result.external_id,
+            charged_usd=result.amount_usd,
+            metadata=result.metadata,
+        )
     elif result.status == "failed":
         payment_fail(payment_id=payment.pk, message=result.failure_message)
         raise ApplicationError(
@@ -178,7 +199,9 @@ def subscription_upgrade(*, account, new_plan: Plan, now=None) -> Subscription:
             code="payment_failed",
         )
     elif result.external_id:
-        Payment.objects.filter(pk=payment.pk).update(external_id=result.external_id)
+        Payment.objects.filter(pk=payment.pk).update(
+            external_id=result.external_id, metadata={**payment.metadata, **result.metadata}
+        )
     subscription.refresh_from_db()
     return subscription
 

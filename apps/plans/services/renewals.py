@@ -154,9 +154,12 @@ def subscription_expire_grace(*, now=None) -> int:
         ).order_by("past_due_since", "pk")[:JOB_BATCH]
     )
     for subscription in expired:
-        if subscription.external_id:
-            get_provider().subscription_cancel_now(subscription=subscription)
-        subscription_drop_to_free(subscription=subscription, reason="grace_expired", now=now)
+        try:
+            if subscription.external_id:
+                get_provider().subscription_cancel_now(subscription=subscription)
+            subscription_drop_to_free(subscription=subscription, reason="grace_expired", now=now)
+        except Exception:  # one provider error must not stall the rows after it; the next run retries it
+            logger.exception("Grace expiry of subscription %s failed", subscription.pk)
     return len(expired)
 
 

@@ -1,5 +1,6 @@
 """Top-ups by checkout, auto top-up off-session charges, and the wallet's alert settings."""
 
+import logging
 import re
 import uuid
 from datetime import timedelta
@@ -32,6 +33,8 @@ from apps.wallet.services.ledger import (
 
 TOPUP_MIN = Decimal("5.00")
 TOPUP_MAX = Decimal("25000.00")
+logger = logging.getLogger(__name__)
+
 TOPUP_BONUS_RATE = Decimal("0.20")
 
 _AMOUNT_RE = re.compile(r"^-?\d+(\.\d*)?$|^-?\.\d+$")
@@ -189,7 +192,10 @@ def wallet_auto_topup_retry_stale(*, older_than: timedelta = timedelta(minutes=1
     ).values_list("pk", "auto_topup_seq")
     count = 0
     for wallet_id, seq in list(stale[:500]):
-        wallet_auto_topup_charge(wallet_id=wallet_id, seq=seq)
+        try:
+            wallet_auto_topup_charge(wallet_id=wallet_id, seq=seq)
+        except Exception:  # one provider error (a 5xx, a 429) must not stall the wallets after it
+            logger.exception("Auto top-up retry of wallet %s failed; the next run retries it", wallet_id)
         count += 1
     return count
 

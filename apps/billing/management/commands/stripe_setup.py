@@ -8,7 +8,6 @@ to /stripe/webhook/<its uuid>/ with the events printed below enabled.
 
 import uuid
 
-import stripe
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -44,7 +43,7 @@ class Command(BaseCommand):
             endpoint.secret = secret
             endpoint.status = "enabled"
             endpoint.enabled_events = list(HANDLED_EVENTS)
-            endpoint.api_version = stripe.api_version
+            endpoint.api_version = settings.STRIPE_API_VERSION
             if wanted_uuid:
                 endpoint.djstripe_uuid = wanted_uuid
             path = f"/stripe/webhook/{endpoint.djstripe_uuid}/"
