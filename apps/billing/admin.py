@@ -4,7 +4,6 @@ from django.utils.translation import gettext_lazy as _
 from apps.billing.models import Payment, PaymentMethod
 from apps.core.admin import ReadOnlyAdminMixin
 
-
 DISPUTE_LABELS = {"open": _("open"), "won": _("won"), "lost": _("lost")}
 
 
