@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 MANAGE := uv run --locked python manage.py
 
-.PHONY: setup run test test-sqlite lint format messages bench
+.PHONY: setup run test test-sqlite lint format messages bench bench-faults
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -48,6 +48,9 @@ messages: setup
 
 bench: setup
 	uv run --locked python bench/run.py
+
+bench-faults: setup
+	uv run --locked python bench/faults.py
 
 # --- LiteLLM Proxy integration (integrations/litellm): its own uv project and lock, kept out of the portal's env.
 # The end-to-end tests in tests/integrations/ run the proxy from this environment (and sync it themselves).

@@ -4,10 +4,15 @@
     BENCH_WORKERS=8 BENCH_CLIENTS=64 BENCH_SECONDS=20 make bench
 
 Creates (once) BENCH_ACCOUNTS accounts on a benchmark plan with large quotas and RPM, two subscription
-keys each, starts gunicorn (BENCH_WORKERS sync workers) on 127.0.0.1:BENCH_PORT and drives
-authorize+usage pairs from BENCH_CLIENTS client processes for BENCH_SECONDS, then a trivial endpoint
-(a JSON 404 from the same API stack, no database) the same way. Prints pairs/s and p50/p99 per call
-and writes the numbers to bench-results.json.
+keys each, starts gunicorn (BENCH_WORKERS gthread workers of BENCH_THREADS threads; BENCH_THREADS=1 =
+sync workers) on 127.0.0.1:BENCH_PORT and drives authorize+usage pairs from BENCH_CLIENTS client
+processes for BENCH_SECONDS, then a trivial endpoint (a JSON 404 from the same API stack, no database)
+the same way, in BENCH_ROUNDS alternating slices so both see the same background load; then one client
+alone (pairs and trivial, alternating the same way) and BENCH_HOT_CLIENTS clients on one account.
+Finally, in one process, it counts the SQL statements of warm authorize and usage calls through a
+database execute wrapper and profiles BENCH_PROFILE_PAIRS pairs. Prints the throughput ratio
+(metered requests/s over trivial requests/s), the one-client p50s, the hot-account figure, statements
+per call and the profile summary, and writes everything to bench-results.json.
 """
 
 import http.client
@@ -27,6 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/flowport_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))  # >1 = gunicorn gthread workers (README); 1 = sync
+HOT_CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", "64"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # alternating pairs/trivial slices (drive_interleaved)
+ONE_CLIENT_SECONDS = float(os.environ.get("BENCH_ONE_CLIENT_SECONDS", "5"))
+PROFILE_PAIRS = int(os.environ.get("BENCH_PROFILE_PAIRS", "200"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "2"))
@@ -48,9 +58,31 @@ def server_env() -> dict:
         REDIS_URL=REDIS_URL,
         CELERY_BROKER_URL="",
         GATEWAY_TOKEN=TOKEN,
-        LOG_LEVEL="WARNING",
+        LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "ERROR"),  # 404s of the trivial endpoint are not logged
     )
     return env
+
+
+def _saved_keys(name: str) -> list[str] | None:
+    """The secrets of the last run against this database, if every one of them is still live there."""
+    import hashlib
+
+    import psycopg
+
+    path = ROOT / "var" / f"bench-keys-{name}.json"
+    if not path.exists():
+        return None
+    keys = json.loads(path.read_text())
+    if len(keys) != ACCOUNTS * 2:
+        return None
+    hashes = [hashlib.sha256(key.encode()).hexdigest() for key in keys]
+    with psycopg.connect(DATABASE_URL) as conn:
+        live = conn.execute(
+            "select count(*) from api_keys_apikey where secret_hash = any(%s) and status = 'enabled' "
+            "and deleted_at is null",
+            [hashes],
+        ).fetchone()[0]
+    return keys if live == len(keys) else None
 
 
 def prepare() -> list[str]:
@@ -63,6 +95,9 @@ def prepare() -> list[str]:
             conn.execute(f'create database "{name}"')
     env = server_env()
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    saved = _saved_keys(name)
+    if saved is not None:
+        return saved
     script = f"""
 import json
 from decimal import Decimal
@@ -94,7 +129,10 @@ print(json.dumps(out))
         check=True,
         capture_output=True,
     )
-    return json.loads(result.stdout.decode().strip().splitlines()[-1])
+    keys = json.loads(result.stdout.decode().strip().splitlines()[-1])
+    (ROOT / "var").mkdir(exist_ok=True)
+    (ROOT / "var" / f"bench-keys-{name}.json").write_text(json.dumps(keys))
+    return keys
 
 
 def post(conn_factory, path: str, body: dict) -> tuple[int, float]:
@@ -158,15 +196,43 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
-def drive(keys: list[str], mode: str, seconds: float = SECONDS) -> dict:
+def _run(keys: list[str], mode: str, seconds: float, clients: int) -> list[dict]:
     deadline = time.time() + seconds
-    with multiprocessing.Pool(CLIENTS) as pool:
-        results = pool.map(client, [(i, keys, mode, deadline) for i in range(CLIENTS)])
+    if clients == 1:
+        return [client((0, keys, mode, deadline))]
+    with multiprocessing.Pool(clients) as pool:
+        return pool.map(client, [(i, keys, mode, deadline) for i in range(clients)])
+
+
+def drive(
+    keys: list[str], mode: str, seconds: float = SECONDS, clients: int = CLIENTS, rounds: int = 1
+) -> dict:
+    """Drive `mode` for `seconds` in total, split into `rounds` runs (see drive_interleaved)."""
+    return _summary(
+        [r for _ in range(rounds) for r in _run(keys, mode, seconds / rounds, clients)],
+        mode,
+        seconds,
+        clients,
+    )
+
+
+def drive_interleaved(keys: list[str], seconds: float, clients: int) -> tuple[dict, dict]:
+    """Pairs and the trivial endpoint in alternating slices (ROUNDS each), so that both see the same
+    background load on a shared machine and their ratio is fair; returns (pairs, trivial)."""
+    pairs: list[dict] = []
+    trivial: list[dict] = []
+    for _ in range(ROUNDS):
+        pairs += _run(keys, "pairs", seconds / ROUNDS, clients)
+        trivial += _run(keys, "trivial", seconds / ROUNDS, clients)
+    return _summary(pairs, "pairs", seconds, clients), _summary(trivial, "trivial", seconds, clients)
+
+
+def _summary(results: list[dict], mode: str, seconds: float, clients: int) -> dict:
     merged: dict[str, list[float]] = {"authorize": [], "usage": [], "trivial": []}
     for result in results:
         for name, values in result["times"].items():
             merged[name] += values
-    summary = {"errors": sum(r["errors"] for r in results), "seconds": seconds}
+    summary = {"errors": sum(r["errors"] for r in results), "seconds": seconds, "clients": clients}
     for name, values in merged.items():
         if values:
             summary[name] = {
@@ -182,6 +248,88 @@ def drive(keys: list[str], mode: str, seconds: float = SECONDS) -> dict:
     return summary
 
 
+PROFILE_SCRIPT = """
+import cProfile, json, pstats, time, uuid
+from django.db import connection
+from django.test import Client
+
+keys = json.loads({keys!r})
+token, model, pairs = {token!r}, {model!r}, {pairs}
+client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION="Bearer " + token)
+sql = {{"authorize": [], "usage": []}}
+sql_seconds = [0.0]
+current = [None]
+
+def counting(execute, statement, params, many, context):
+    started = time.perf_counter()
+    try:
+        return execute(statement, params, many, context)
+    finally:
+        sql_seconds[0] += time.perf_counter() - started
+        if current[0] is not None:
+            sql[current[0]][-1].append(statement.split(None, 1)[0].upper())
+
+def pair(n, record):
+    request_id = "bench-profile-" + uuid.uuid4().hex
+    key = keys[n % len(keys)]
+    for name, path, body in (
+        ("authorize", "/api/v1/gateway/authorize",
+         {{"request_id": request_id, "api_key": key, "model": model, "estimated_cost_usd": "0.01"}}),
+        ("usage", "/api/v1/gateway/usage",
+         {{"request_id": request_id, "input_tokens": 1000, "output_tokens": 200, "cost_usd": "0.004"}}),
+    ):
+        if record:
+            sql[name].append([])
+            current[0] = name
+        response = client.post(path, body, content_type="application/json")
+        current[0] = None
+        assert response.status_code == 200, response.content
+
+for n in range(len(keys)):  # warm: every key and account seen once
+    pair(n, False)
+with connection.execute_wrapper(counting):
+    for n in range(50):
+        pair(n, True)
+    sql_seconds[0] = 0.0
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for n in range(pairs):
+        pair(n, False)
+    profiler.disable()
+    total = time.perf_counter() - started
+stats = pstats.Stats(profiler)
+rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:10]
+top = [
+    {{"function": f"{{name[0].split('site-packages/')[-1].split('wt-perf/')[-1]}}:{{name[1]}}({{name[2]}})",
+      "own_ms_per_pair": round(row[2] / pairs * 1000, 3)}}
+    for name, row in rows
+]
+print(json.dumps({{
+    "statements_per_call": {{name: max(len(s) for s in calls) for name, calls in sql.items()}},
+    "statements_mean": {{name: round(sum(len(s) for s in calls) / len(calls), 2) for name, calls in sql.items()}},
+    "statements_example": {{name: calls[-1] for name, calls in sql.items()}},
+    "in_process_ms_per_pair": round(total / pairs * 1000, 3),
+    "sql_ms_per_pair": round(sql_seconds[0] / pairs * 1000, 3),
+    "top_own_time": top,
+}}))
+"""
+
+
+def profile(keys: list[str]) -> dict:
+    """Statements per call (a database execute wrapper) and where the time goes, in one process."""
+    script = PROFILE_SCRIPT.format(keys=json.dumps(keys[:40]), token=TOKEN, model=MODEL, pairs=PROFILE_PAIRS)
+    env = server_env()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return json.loads(result.stdout.decode().strip().splitlines()[-1])
+
+
 def main() -> None:
     print(f"Preparing {ACCOUNTS} accounts on {DATABASE_URL} …", flush=True)
     keys = prepare()
@@ -193,6 +341,7 @@ def main() -> None:
             "config.wsgi",
             "-w",
             str(WORKERS),
+            *(["-k", "gthread", "--threads", str(THREADS)] if THREADS > 1 else []),
             "-b",
             f"127.0.0.1:{PORT}",
             "--log-level",
@@ -213,21 +362,49 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         drive(keys, "pairs", WARMUP_SECONDS)  # warm the workers' connections and caches
-        pairs = drive(keys, "pairs")
-        trivial = drive(keys, "trivial")
+        pairs, trivial = drive_interleaved(keys, SECONDS, CLIENTS)
+        one_pairs, one_trivial = drive_interleaved(keys, ONE_CLIENT_SECONDS, 1)
+        hot = drive(keys[:2], "pairs", clients=HOT_CLIENTS)  # one account: its two keys
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
+    profiled = profile(keys)
+    metered = pairs["pairs_per_second"] * 2
+    trivial_p50 = one_trivial["trivial"]["p50_ms"]
     result = {
         "workers": WORKERS,
+        "threads": THREADS,
         "clients": CLIENTS,
         "accounts": ACCOUNTS,
         "keys": len(keys),
+        "throughput_ratio": round(metered / trivial["requests_per_second"], 3),
+        "one_client": {
+            "authorize_p50_ms": one_pairs["authorize"]["p50_ms"],
+            "usage_p50_ms": one_pairs["usage"]["p50_ms"],
+            "trivial_p50_ms": trivial_p50,
+            "authorize_over_trivial": round(one_pairs["authorize"]["p50_ms"] / trivial_p50, 2),
+            "usage_over_trivial": round(one_pairs["usage"]["p50_ms"] / trivial_p50, 2),
+        },
+        "hot_account": {
+            "clients": HOT_CLIENTS,
+            "pairs_per_second": hot["pairs_per_second"],
+            "errors": hot["errors"],
+            "over_many_accounts": round(hot["pairs_per_second"] / max(pairs["pairs_per_second"], 0.1), 3),
+        },
+        "statements_per_call": profiled["statements_per_call"],
+        "profile": profiled,
         "pairs": pairs,
         "trivial": trivial,
+        "one_client_pairs": one_pairs,
+        "one_client_trivial": one_trivial,
+        "hot": hot,
     }
     OUTPUT.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"authorize+usage: {pairs['pairs_per_second']} pairs/s  (errors {pairs['errors']})")
+    workers = f"{WORKERS} workers" + (f" x {THREADS} threads (gthread)" if THREADS > 1 else " (sync)")
+    print(f"gunicorn {workers}, {CLIENTS} clients, {ACCOUNTS} accounts")
+    print(
+        f"authorize+usage: {pairs['pairs_per_second']} pairs/s = {metered:.1f} metered req/s  (errors {pairs['errors']})"
+    )
     for name in ("authorize", "usage"):
         if name in pairs:
             print(f"  {name:9s} p50 {pairs[name]['p50_ms']} ms  p99 {pairs[name]['p99_ms']} ms")
@@ -235,6 +412,29 @@ def main() -> None:
         f"trivial endpoint: {trivial['requests_per_second']} req/s  "
         f"p50 {trivial['trivial']['p50_ms']} ms  p99 {trivial['trivial']['p99_ms']} ms"
     )
+    print(f"THROUGHPUT RATIO metered/trivial: {result['throughput_ratio']:.1%}  (target >= 50%)")
+    one = result["one_client"]
+    print(
+        f"ONE CLIENT p50: authorize {one['authorize_p50_ms']} ms ({one['authorize_over_trivial']}x), "
+        f"usage {one['usage_p50_ms']} ms ({one['usage_over_trivial']}x), trivial {trivial_p50} ms  (target <= 2x)"
+    )
+    hot_figure = result["hot_account"]
+    print(
+        f"HOT ACCOUNT ({HOT_CLIENTS} clients, one account): {hot_figure['pairs_per_second']} pairs/s = "
+        f"{hot_figure['over_many_accounts']:.1%} of many accounts (errors {hot['errors']})  (target >= 50%)"
+    )
+    print(
+        f"STATEMENTS per call (max over 50 warm pairs): authorize {profiled['statements_per_call']['authorize']}, "
+        f"usage {profiled['statements_per_call']['usage']}  (target <= 3 each)"
+    )
+    for name, statements in profiled["statements_example"].items():
+        print(f"  {name}: {' '.join(statements)}")
+    print(
+        f"PROFILE (in-process, {PROFILE_PAIRS} pairs): {profiled['in_process_ms_per_pair']} ms per pair, "
+        f"of which SQL {profiled['sql_ms_per_pair']} ms; most own time:"
+    )
+    for row in profiled["top_own_time"][:6]:
+        print(f"  {row['own_ms_per_pair']:7.3f} ms  {row['function']}")
     print(f"Wrote {OUTPUT}")
 
 

@@ -69,7 +69,8 @@ SQLITE_TIER = (
 def pytest_collection_modifyitems(config, items):
     """Mark the SQLite tier; on SQLite run only it (PostgreSQL runs every test)."""
     for item in items:
-        if item.nodeid.startswith(SQLITE_TIER):
+        # `postgresql`: about PostgreSQL-only code (the metering hot path), never in the SQLite tier.
+        if item.nodeid.startswith(SQLITE_TIER) and not item.get_closest_marker("postgresql"):
             item.add_marker(pytest.mark.sqlite)
     if not _on_sqlite():
         return
@@ -106,8 +107,12 @@ def _clean_cache(request):
     """Counters kept in the cache (Redis) never leak from one test into the next."""
     from django.core.cache import cache
 
+    from apps.usage.hotcache import metering_cache_reset
+
+    metering_cache_reset()
     yield
     cache.clear()
+    metering_cache_reset()
 
 
 @pytest.fixture

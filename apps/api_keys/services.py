@@ -5,6 +5,7 @@ timing side channel on the comparison) plus a display prefix and the last four c
 """
 
 import hashlib
+import logging
 import re
 import secrets
 from datetime import datetime
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
+logger = logging.getLogger(__name__)
 SECRET_RE = re.compile(r"^sk-(?:ss|ai|mg)-v1-[0-9a-f]{64}$")
 TOUCH_INTERVAL_SECONDS = 60
 
@@ -236,7 +238,11 @@ def api_key_touch(*, key: ApiKey, now: datetime | None = None) -> bool:
     timestamp never moves backwards. Returns whether a write was attempted.
     """
     now = now or timezone.now()
-    if not cache.add(f"apikey:touched:{key.pk}", 1, timeout=TOUCH_INTERVAL_SECONDS):
+    try:
+        if not cache.add(f"apikey:touched:{key.pk}", 1, timeout=TOUCH_INTERVAL_SECONDS):
+            return False
+    except Exception as error:  # the shared cache (Redis) is down: "last used" waits, metering goes on
+        logger.warning("api_key_touch skipped: cache unavailable: %s", error)
         return False
     updated = (
         ApiKey.objects.filter(pk=key.pk)

@@ -5,8 +5,10 @@ Error: `{"success": false, "error": {"code": "<http status>", "type": "<type>", 
 plus extra fields some errors carry (`resets_at` for `quota_exceeded`).
 """
 
+import logging
 import math
 
+from django.db import DatabaseError, IntegrityError, connections
 from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext
@@ -59,6 +61,11 @@ def _retry_after(wait) -> str:
     return str(max(1, math.ceil(wait or 1)))
 
 
+DATABASE_RETRY_AFTER_SECONDS = 1
+
+logger = logging.getLogger(__name__)
+
+
 def exception_handler(exc, context) -> Response | None:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every API error leaves in the SPEC §7 format.
 
@@ -69,6 +76,21 @@ def exception_handler(exc, context) -> Response | None:
     if isinstance(exc, ApplicationError):
         return api_error_response(
             exc.status, exc.type, exc.message, headers=exc.api_headers() or None, extra=exc.api_fields()
+        )
+    if isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError):
+        # The database went away mid-request (restart, failover, network): the transaction was rolled
+        # back, so nothing of this call happened. Answer in the API's format and let the caller retry;
+        # The broken connection is dropped here (Django would also drop it when the request ends), so
+        # the next request opens a fresh one: the server recovers without a restart.
+        logger.warning("API request failed on a database error: %s", exc)
+        for connection in connections.all(initialized_only=True):
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()
+        return api_error_response(
+            503,
+            "service_unavailable",
+            gettext("The service is temporarily unavailable. Retry the request."),
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, exceptions.ValidationError):
         return api_error_response(400, "invalid_params", validation_message(exc.detail))

@@ -2,8 +2,15 @@
 
 Redis when settings.REDIS_URL is set (one sorted set per account, trimmed, counted and added to by
 one Lua script, so concurrent web workers share one exact count); process memory otherwise.
+
+Redis down: RPM fails OPEN. The request is admitted without an RPM check (rpm_remaining null), a
+warning is logged ("rpm fail-open") and `rpm_fail_open_total()` counts it, so the gateway keeps
+answering while quotas, wallet room and billing (all in PostgreSQL) stay exact. RPM is a fairness
+limit, not money: refusing all inference while Redis restarts would hurt every customer to protect
+against a burst from one.
 """
 
+import logging
 import math
 import threading
 import uuid
@@ -15,6 +22,7 @@ from django.conf import settings
 
 from apps.accounts.models import AccountStatus
 
+logger = logging.getLogger(__name__)
 WINDOW_MS = 60_000
 KEY_PREFIX = "flowport:rpm:"
 
@@ -40,7 +48,7 @@ return {0, 0, tonumber(oldest[2]) + window - now}
 @dataclass(frozen=True)
 class RpmResult:
     admitted: bool
-    remaining: int
+    remaining: int | None  # None: admitted without a check (Redis down, see the module docstring)
     retry_after: int  # whole seconds, at least 1 when refused
     member: str = ""
 
@@ -61,23 +69,50 @@ def _seconds(ms: int) -> int:
     return max(1, math.ceil(ms / 1000))
 
 
+_fail_open = {"total": 0}
+_fail_open_lock = threading.Lock()
+
+
+def rpm_fail_open_total() -> int:
+    """How many requests this process admitted without an RPM check because Redis was down (metric)."""
+    return _fail_open["total"]
+
+
 class _RedisLimiter:
     def __init__(self, url: str):
         import redis
 
-        self.client = redis.Redis.from_url(url)
+        self.errors = (redis.RedisError, OSError)
+        # Short timeouts: a Redis that hangs must not hold gateway requests for long.
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
         self.script = self.client.register_script(_LUA)
 
     def acquire(self, account_id: int, limit: int, now_ms: int, member: str) -> RpmResult:
-        admitted, remaining, wait = self.script(
-            keys=[f"{KEY_PREFIX}{account_id}"], args=[now_ms, WINDOW_MS, limit, member]
-        )
+        try:
+            admitted, remaining, wait = self.script(
+                keys=[f"{KEY_PREFIX}{account_id}"], args=[now_ms, WINDOW_MS, limit, member]
+            )
+        except self.errors as error:
+            with _fail_open_lock:
+                _fail_open["total"] += 1
+                total = _fail_open["total"]
+            logger.warning(
+                "rpm fail-open: Redis unavailable, account %s admitted without an RPM check "
+                "(rpm_fail_open_total=%d): %s",
+                account_id,
+                total,
+                error,
+            )
+            return RpmResult(True, None, 0)
         if admitted:
             return RpmResult(True, int(remaining), 0, member)
         return RpmResult(False, 0, _seconds(int(wait)))
 
     def undo(self, account_id: int, member: str) -> None:
-        self.client.zrem(f"{KEY_PREFIX}{account_id}", member)
+        try:
+            self.client.zrem(f"{KEY_PREFIX}{account_id}", member)
+        except self.errors:
+            logger.warning("rpm undo skipped: Redis unavailable")
 
 
 class _MemoryLimiter:

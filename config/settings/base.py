@@ -223,6 +223,10 @@ FLOWPORT_DEMO_ACCOUNTS = False
 
 # Product rules that staff may tune per deployment.
 FLOWPORT_DEFAULT_USD_PER_FLOW = Decimal("0.025252525253")
+# Metering hot path (apps/usage/services/fastpath.py, PostgreSQL only) and its per-process caches:
+# a staff edit of a catalog model, plan or Flow rate reaches every process within this interval.
+METERING_FAST_PATH = env.bool("METERING_FAST_PATH", default=True)
+METERING_CACHE_CHECK_SECONDS = env.float("METERING_CACHE_CHECK_SECONDS", default=0.5)
 FLOWPORT_MAX_KEYS_PER_KIND = 20
 # An abusive account's Flows are worth at most this fraction of the base rate (its quota burns faster).
 FLOWPORT_ABUSIVE_FLOW_MULTIPLIER = Decimal(env("FLOWPORT_ABUSIVE_FLOW_MULTIPLIER", default="0.8"))

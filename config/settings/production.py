@@ -9,7 +9,9 @@ from .base import *  # noqa: F403
 DEBUG = False
 # Persistent database connections: opening one per request costs more than a whole metering call.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)  # noqa: F405
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+# Health checks cost a `SELECT 1` round trip on each request's first query; without them a connection
+# that died (database restart) fails one request per worker with a 503 and is then replaced (README).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)  # noqa: F405
 SECRET_KEY = env("SECRET_KEY")
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

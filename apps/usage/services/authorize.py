@@ -3,17 +3,20 @@
 import hmac
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.api_keys.models import ApiKey, ApiKeyKind
-from apps.api_keys.services import api_key_hash
-from apps.core.money import round_usage, usd_to_flows
+from apps.accounts.models import AccountStatus
+from apps.api_keys.models import KEY_PREFIXES, ApiKey, ApiKeyKind
+from apps.api_keys.services import SECRET_RE, api_key_hash
+from apps.core.money import round_rate, round_usage, usd_to_flows
 from apps.extra_usage.selectors import extra_usage_billing_key
-from apps.plans.models import CatalogModel
-from apps.plans.selectors import effective_usd_per_flow
+from apps.plans.models import CatalogModel, ModelStatus
+from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
+from apps.usage import hotcache
 from apps.usage.exceptions import (
     InsufficientCredit,
     ModelNotAvailable,
@@ -27,7 +30,9 @@ from apps.usage.models import (
     Reservation,
 )
 from apps.usage.rpm import rpm_acquire, rpm_limit, rpm_undo
+from apps.usage.services import fastpath
 from apps.usage.services.common import (
+    MAX_REQUEST_FLOWS,
     MAX_REQUEST_USD,
     ZERO,
     _catalog_model,
@@ -133,6 +138,12 @@ def meter_authorize(
             "estimated_cost_usd", _("Must be an amount from 0 to %(max)s USD.") % {"max": MAX_REQUEST_USD}
         )
     estimate = round_usage(estimated_cost_usd)
+    if isinstance(api_key, str) and fastpath.fast_path_enabled():
+        result = _authorize_fast(
+            request_id=request_id, secret=api_key, model=model, estimate=estimate, now=now
+        )
+        if result is not None:
+            return result
     replay = _replay(request_id, api_key=api_key, model=model)
     if replay is not None:
         return replay
@@ -144,6 +155,73 @@ def meter_authorize(
         )
     return _authorize_subscription(
         request_id=request_id, key=key, model=catalog_model, estimate=estimate, now=now
+    )
+
+
+def _authorize_fast(
+    *, request_id: str, secret: str, model: str, estimate: Decimal, now: datetime
+) -> AuthorizeResult | None:
+    """The plain subscription case in one statement (fastpath.py), or None to take the full path.
+
+    None means nothing was changed (the RPM slot taken here is given back): the full path then makes
+    the decision from scratch, so refusals, replays, Extra Usage and window rolls all happen there.
+    """
+    if not SECRET_RE.fullmatch(secret) or not secret.startswith(KEY_PREFIXES[ApiKeyKind.SUBSCRIPTION]):
+        return None
+    catalog_model = hotcache.model_facts(model)
+    if catalog_model is None or catalog_model.status != ModelStatus.AVAILABLE:
+        return None
+    secret_hash = api_key_hash(secret)
+    key = hotcache.key_facts(secret_hash)
+    account = hotcache.account_facts(key.account_id) if key is not None else None
+    if key is None or account is None:
+        loaded = fastpath.facts_load(secret_hash)
+        if loaded is None:
+            return None
+        key, account = hotcache.facts_remember(secret_hash=secret_hash, loaded=loaded)
+    if account.status in (AccountStatus.SUSPENDED, AccountStatus.BANNED):
+        return None
+    if catalog_model.min_plan_rank > account.plan_rank:
+        return None
+    rate = round_rate(hotcache.base_rate() * flow_value_multiplier(account=account))
+    estimate_flows = usd_to_flows(estimate, rate)
+    if estimate_flows > MAX_REQUEST_FLOWS:
+        return None
+    rpm = rpm_acquire(
+        account_id=key.account_id,
+        limit=rpm_limit(account=account, plan=SimpleNamespace(rpm=account.plan_rpm)),
+        now=now,
+    )
+    if not rpm.admitted:
+        return None
+    reserved = fastpath.authorize_reserve(
+        request_id=request_id,
+        secret_hash=secret_hash,
+        key_id=key.id,
+        account_id=key.account_id,
+        account_status=account.status,
+        multiplier=account.flow_value_multiplier,
+        plan_id=account.plan_id,
+        model_id=catalog_model.id,
+        flows=estimate_flows,
+        rpm_remaining=rpm.remaining,
+        now=now,
+    )
+    if reserved.reservation_id is None:
+        rpm_undo(account_id=key.account_id, result=rpm)
+        if not reserved.facts_current:
+            hotcache.account_forget(key.account_id)
+        return None
+    return AuthorizeResult(
+        request_id=request_id,
+        decision=Decision.SUBSCRIPTION,
+        extra_usage=False,
+        account_id=key.account_id,
+        key_id=key.id,
+        reserved_flows=estimate_flows,
+        reserved_usd=ZERO,
+        rpm_remaining=rpm.remaining,
+        replayed=False,
     )
 
 

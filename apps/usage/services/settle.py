@@ -1,7 +1,9 @@
 """usage and release: settle or drop a reservation (SPEC §7)."""
 
+import time
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db import transaction
 from django.db.models import F
@@ -9,10 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.api_keys.models import ApiKey
-from apps.api_keys.services import api_key_touch
-from apps.core.money import round_usage, usd_to_flows
+from apps.api_keys.services import TOUCH_INTERVAL_SECONDS, api_key_touch
+from apps.core.money import round_rate, round_usage, usd_to_flows
 from apps.plans.models import CatalogModel
-from apps.plans.selectors import effective_usd_per_flow
+from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
+from apps.usage import hotcache
 from apps.usage.exceptions import InvalidParams
 from apps.usage.models import (
     WINDOW_KINDS,
@@ -22,7 +25,9 @@ from apps.usage.models import (
     ReservationStatus,
     UsageEvent,
 )
+from apps.usage.services import fastpath
 from apps.usage.services.common import (
+    MAX_REQUEST_FLOWS,
     MAX_REQUEST_USD,
     MAX_TOKENS,
     MILLION,
@@ -45,7 +50,9 @@ from apps.wallet import services as wallet_services
 # --- usage ----------------------------------------------------------------------------------------------
 
 
-def usage_cost_from_list_prices(*, model: CatalogModel, input_tokens: int, output_tokens: int) -> Decimal:
+def usage_cost_from_list_prices(
+    *, model: "CatalogModel | hotcache.ModelFacts", input_tokens: int, output_tokens: int
+) -> Decimal:
     """input × input price / 1M + output × output price / 1M + per-request price, 6 places."""
     if not model.has_list_prices:
         raise InvalidParams(
@@ -97,6 +104,16 @@ def meter_usage(
     """
     now = now or timezone.now()
     _check_usage_input(input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost_usd)
+    if fastpath.fast_path_enabled():
+        result = _usage_fast(
+            request_id=request_id,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost_usd,
+            now=now,
+        )
+        if result is not None:
+            return result
     replay = _event_replay(request_id)
     if replay is not None:
         return replay
@@ -174,6 +191,64 @@ def meter_usage(
     if reservation.billed_key is not None:
         api_key_touch(key=reservation.billed_key, now=now)
     return UsageResult.from_event(event, replayed=False)
+
+
+def _usage_fast(
+    *, request_id: str, input_tokens: int, output_tokens: int, cost_usd: Decimal | None, now: datetime
+) -> UsageResult | None:
+    """Settle a plain subscription reservation in two statements (fastpath.py), or None: full path.
+
+    None means nothing was changed; replays, releases, unknown ids, pay-as-you-go and Extra Usage and
+    windows that rolled since authorize all take the full path.
+    """
+    facts = fastpath.reservation_facts(request_id)
+    if facts is None or not facts.plain_subscription:
+        return None
+    if cost_usd is None:
+        model = hotcache.model_facts_by_id(facts.model_id)
+        if not model.has_list_prices:
+            return None
+        cost = usage_cost_from_list_prices(
+            model=model, input_tokens=input_tokens, output_tokens=output_tokens
+        )
+    else:
+        cost = round_usage(cost_usd)
+    rate = round_rate(
+        hotcache.base_rate()
+        * flow_value_multiplier(
+            account=SimpleNamespace(
+                status=facts.account_status, flow_value_multiplier=facts.flow_value_multiplier
+            )
+        )
+    )
+    flows = usd_to_flows(cost, rate)
+    if flows > MAX_REQUEST_FLOWS:
+        return None
+    settled = fastpath.usage_settle(
+        facts=facts, input_tokens=input_tokens, output_tokens=output_tokens, cost=cost, flows=flows, now=now
+    )
+    if not settled:
+        return None
+    _touch(key_id=facts.api_key_id, now=now)
+    return UsageResult(
+        request_id=request_id,
+        billed_to=Decision.SUBSCRIPTION,
+        extra_usage=False,
+        flows=flows,
+        cost_usd=cost,
+        replayed=False,
+    )
+
+
+def _touch(*, key_id: int, now: datetime) -> None:
+    """api_key_touch at most once per TOUCH_INTERVAL_SECONDS per key and process (no Redis round trip
+    on most calls; api_key_touch itself writes at most once a minute per key across processes)."""
+    clock = time.monotonic()
+    touched = hotcache.touched()
+    if clock - touched.get(key_id, float("-inf")) < TOUCH_INTERVAL_SECONDS:
+        return
+    touched[key_id] = clock
+    api_key_touch(key=SimpleNamespace(pk=key_id, last_used_at=None), now=now)
 
 
 def _settle_windows(*, reservation: Reservation, flows: Decimal, now: datetime) -> None:

@@ -1,0 +1,295 @@
+"""The metering hot path on PostgreSQL: authorize and usage of a subscription key in one statement each.
+
+The full path (authorize.py, settle.py) locks the windows, reads them, rolls them and writes them back
+in a multi-statement transaction. Nearly every call finds nothing to roll, so here the same decision
+is made by one statement that locks the account's windows (primary-key order, as the full path does),
+checks the room rule `used + reserved < max` on the locked rows and reserves and inserts only if all
+three have room, in one round trip (autocommit: the statement is its own transaction).
+
+Each statement also re-checks everything the process cache (hotcache.py) told us: the key (by its
+hash: enabled, not deleted, a subscription key), the account's status and multiplier and the
+subscription's plan and period. When anything differs, a window must be rolled or started in a way
+the statement does not handle, a window has no room, the request id is known already, or the call
+is not the plain subscription case, the statement changes nothing and the caller runs the full path,
+which makes the exact decision (refusals, Extra Usage, replays, rolls). So the full path's guarantees
+hold unchanged; this only makes the common case cheap.
+
+Not used on other databases (SQLite): `fast_path_enabled()` is False there and the full path runs.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+
+from apps.accounts.models import User
+from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus
+from apps.plans.models import Plan, Subscription
+from apps.usage.models import Decision, QuotaWindow, Reservation, ReservationStatus, UsageEvent, WindowKind
+
+
+def fast_path_enabled() -> bool:
+    return settings.METERING_FAST_PATH and connection.vendor == "postgresql"
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "key": ApiKey._meta.db_table,
+        "user": User._meta.db_table,
+        "sub": Subscription._meta.db_table,
+        "plan": Plan._meta.db_table,
+        "win": QuotaWindow._meta.db_table,
+        "res": Reservation._meta.db_table,
+        "event": UsageEvent._meta.db_table,
+    }
+
+
+# --- facts for a key seen for the first time in this process ------------------------------------------
+
+_FACTS_SQL = """
+SELECT k.id, k.account_id, k.kind, u.status, u.flow_value_multiplier, s.plan_id, p.rank, p.rpm, p.name
+FROM {key} k JOIN {user} u ON u.id = k.account_id
+JOIN {sub} s ON s.account_id = k.account_id JOIN {plan} p ON p.id = s.plan_id
+WHERE k.secret_hash = %s AND k.kind = %s AND k.status = %s AND k.deleted_at IS NULL AND u.is_active
+"""
+
+
+@dataclass(frozen=True)
+class LoadedFacts:
+    key_id: int
+    account_id: int
+    kind: str
+    status: str
+    flow_value_multiplier: Decimal
+    plan_id: int
+    plan_rank: int
+    plan_rpm: int
+    plan_name: str
+
+
+def facts_load(secret_hash: str) -> LoadedFacts | None:
+    """An enabled subscription key's facts in one statement (None: let the full path decide)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FACTS_SQL.format(**_tables()), [secret_hash, ApiKeyKind.SUBSCRIPTION, ApiKeyStatus.ENABLED]
+        )
+        row = cursor.fetchone()
+    return LoadedFacts(*row) if row else None
+
+
+# --- authorize ----------------------------------------------------------------------------------------
+
+_AUTHORIZE_SQL = """
+WITH k AS (
+  SELECT k.account_id, s.current_period_start, s.current_period_end,
+         p.quota_5h_flows, p.weekly_max_flows, p.monthly_max_flows
+  FROM {key} k JOIN {user} u ON u.id = k.account_id
+  JOIN {sub} s ON s.account_id = k.account_id JOIN {plan} p ON p.id = s.plan_id
+  WHERE k.id = %(key_id)s AND k.secret_hash = %(hash)s AND k.kind = %(kind)s AND k.status = %(enabled)s
+    AND k.deleted_at IS NULL AND k.account_id = %(account_id)s
+    AND u.is_active AND u.status = %(account_status)s AND u.flow_value_multiplier = %(multiplier)s
+    AND s.plan_id = %(plan_id)s AND s.current_period_end > %(now)s
+), w AS (
+  SELECT w.id, w.kind, w.started_at, w.resets_at, w.used_flows, w.reserved_flows
+  FROM {win} w WHERE w.account_id = %(account_id)s AND EXISTS (SELECT 1 FROM k)
+  ORDER BY w.id FOR UPDATE
+), ok AS (
+  SELECT count(*) = 3 AS ok,
+    max(CASE WHEN w.kind = %(five)s THEN COALESCE(w.started_at, %(now)s) END) AS five_start,
+    max(CASE WHEN w.kind = %(weekly)s THEN COALESCE(w.started_at, %(now)s) END) AS weekly_start,
+    max(CASE WHEN w.kind = %(monthly)s THEN w.started_at END) AS monthly_start
+  FROM w, k
+  WHERE w.used_flows + w.reserved_flows < CASE w.kind WHEN %(five)s THEN k.quota_5h_flows
+      WHEN %(weekly)s THEN k.weekly_max_flows ELSE k.monthly_max_flows END
+    AND CASE WHEN w.kind = %(monthly)s
+      THEN w.started_at = k.current_period_start AND w.resets_at = k.current_period_end
+      ELSE (w.started_at IS NULL AND w.resets_at IS NULL) OR (w.started_at IS NOT NULL AND w.resets_at > %(now)s)
+    END
+), ins AS (
+  INSERT INTO {res} (request_id, account_id, api_key_id, model_id, decision, extra_usage, billed_key_id,
+    reserved_flows, reserved_usd, five_hour_started_at, weekly_started_at, monthly_started_at,
+    rpm_remaining, status, created_at, settled_at)
+  SELECT %(request_id)s, %(account_id)s, %(key_id)s, %(model_id)s, %(decision)s, false, NULL,
+    %(flows)s, 0, ok.five_start, ok.weekly_start, ok.monthly_start,
+    %(rpm_remaining)s, %(active)s, %(now)s, NULL
+  FROM ok WHERE ok.ok
+  ON CONFLICT (request_id) DO NOTHING
+  RETURNING id
+), upd AS (
+  UPDATE {win} t SET reserved_flows = w.reserved_flows + %(flows)s,
+    started_at = CASE WHEN w.kind <> %(monthly)s AND w.started_at IS NULL THEN %(now)s ELSE w.started_at END,
+    resets_at = CASE WHEN w.kind = %(five)s AND w.started_at IS NULL THEN %(now)s + interval '5 hours'
+      WHEN w.kind = %(weekly)s AND w.started_at IS NULL THEN %(now)s + interval '7 days'
+      ELSE w.resets_at END
+  FROM w, ins WHERE t.id = w.id
+  RETURNING t.id
+)
+SELECT (SELECT id FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM k),
+  (SELECT five_start FROM ok), (SELECT weekly_start FROM ok), (SELECT monthly_start FROM ok)
+"""
+
+
+@dataclass(frozen=True)
+class FastReservation:
+    reservation_id: int | None  # None: nothing changed
+    facts_current: bool  # False: the key, account or subscription differ from what the caller assumed
+
+
+def authorize_reserve(
+    *,
+    request_id: str,
+    secret_hash: str,
+    key_id: int,
+    account_id: int,
+    account_status: str,
+    multiplier: Decimal,
+    plan_id: int,
+    model_id: int,
+    flows: Decimal,
+    rpm_remaining: int | None,
+    now: datetime,
+) -> FastReservation:
+    """Reserve `flows` in all three windows and insert the reservation, or change nothing."""
+    params = {
+        "key_id": key_id,
+        "hash": secret_hash,
+        "kind": ApiKeyKind.SUBSCRIPTION,
+        "enabled": ApiKeyStatus.ENABLED,
+        "account_id": account_id,
+        "account_status": account_status,
+        "multiplier": multiplier,
+        "plan_id": plan_id,
+        "now": now,
+        "five": WindowKind.FIVE_HOUR,
+        "weekly": WindowKind.WEEKLY,
+        "monthly": WindowKind.MONTHLY,
+        "request_id": request_id,
+        "model_id": model_id,
+        "decision": Decision.SUBSCRIPTION,
+        "flows": flows,
+        "rpm_remaining": rpm_remaining,
+        "active": ReservationStatus.ACTIVE,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_AUTHORIZE_SQL.format(**_tables()), params)
+        reservation_id, updated, facts_rows, _five, _weekly, _monthly = cursor.fetchone()
+    if reservation_id is not None and updated != 3:  # cannot happen: the windows were locked here
+        raise RuntimeError(f"fast authorize updated {updated} windows")
+    return FastReservation(reservation_id, facts_rows == 1)
+
+
+# --- usage --------------------------------------------------------------------------------------------
+
+_RESERVATION_SQL = """
+SELECT r.id, r.account_id, r.api_key_id, r.model_id, r.decision, r.extra_usage, r.status,
+  u.status, u.flow_value_multiplier
+FROM {res} r JOIN {user} u ON u.id = r.account_id WHERE r.request_id = %s
+"""
+
+
+@dataclass(frozen=True)
+class ReservationFacts:
+    id: int
+    account_id: int
+    api_key_id: int
+    model_id: int
+    decision: str
+    extra_usage: bool
+    status: str
+    account_status: str
+    flow_value_multiplier: Decimal
+
+    @property
+    def plain_subscription(self) -> bool:
+        return (
+            self.decision == Decision.SUBSCRIPTION
+            and not self.extra_usage
+            and self.status == ReservationStatus.ACTIVE
+        )
+
+
+def reservation_facts(request_id: str) -> ReservationFacts | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_RESERVATION_SQL.format(**_tables()), [request_id])
+        row = cursor.fetchone()
+    return ReservationFacts(*row) if row else None
+
+
+# The reservation is locked first, then the windows (the full path's order: reservation → windows).
+_SETTLE_SQL = """
+WITH r AS (
+  SELECT r.id, r.reserved_flows, r.five_hour_started_at, r.weekly_started_at, r.monthly_started_at
+  FROM {res} r WHERE r.id = %(id)s AND r.status = %(active)s FOR UPDATE
+), s AS (
+  SELECT s.current_period_start, s.current_period_end FROM {sub} s
+  JOIN {user} u ON u.id = s.account_id
+  WHERE s.account_id = %(account_id)s AND s.current_period_end > %(now)s
+    AND u.status = %(account_status)s AND u.flow_value_multiplier = %(multiplier)s
+), w AS (
+  SELECT w.id, w.kind, w.started_at, w.resets_at, w.used_flows, w.reserved_flows
+  FROM {win} w WHERE w.account_id = %(account_id)s AND EXISTS (SELECT 1 FROM r)
+  ORDER BY w.id FOR UPDATE
+), ok AS (
+  SELECT count(*) = 3 AS ok FROM w, r, s
+  WHERE CASE w.kind
+      WHEN %(five)s THEN w.started_at = r.five_hour_started_at AND w.resets_at > %(now)s
+      WHEN %(weekly)s THEN w.started_at = r.weekly_started_at AND w.resets_at > %(now)s
+      ELSE w.started_at = r.monthly_started_at AND w.started_at = s.current_period_start
+        AND w.resets_at = s.current_period_end
+    END
+), settled AS (
+  UPDATE {res} t SET status = %(settled)s, settled_at = %(now)s
+  FROM ok WHERE t.id = %(id)s AND ok.ok AND t.status = %(active)s
+  RETURNING t.id, t.request_id, t.account_id, t.api_key_id, t.model_id
+), event AS (
+  INSERT INTO {event} (request_id, account_id, api_key_id, model_id, input_tokens, output_tokens, cost_usd,
+    flows, billed_to, extra_usage, billed_key_id, created_at)
+  SELECT settled.request_id, settled.account_id, settled.api_key_id, settled.model_id, %(input)s, %(output)s,
+    %(cost)s, %(flows)s, %(decision)s, false, NULL, %(now)s
+  FROM settled
+  RETURNING id
+), windows AS (
+  UPDATE {win} t SET reserved_flows = GREATEST(0, w.reserved_flows - r.reserved_flows),
+    used_flows = w.used_flows + %(flows)s
+  FROM w, r, settled WHERE t.id = w.id
+  RETURNING t.id
+), counters AS (
+  UPDATE {key} k SET used_flows = k.used_flows + %(flows)s, used_usd = k.used_usd + %(cost)s,
+    request_count = k.request_count + 1
+  FROM settled WHERE k.id = settled.api_key_id
+  RETURNING k.id
+)
+SELECT (SELECT id FROM event), (SELECT count(*) FROM windows), (SELECT count(*) FROM counters)
+"""
+
+
+def usage_settle(
+    *, facts: ReservationFacts, input_tokens: int, output_tokens: int, cost: Decimal, flows: Decimal, now
+) -> bool:
+    """Settle an active plain subscription reservation in one statement; False = changed nothing."""
+    params = {
+        "id": facts.id,
+        "active": ReservationStatus.ACTIVE,
+        "settled": ReservationStatus.SETTLED,
+        "account_id": facts.account_id,
+        "account_status": facts.account_status,
+        "multiplier": facts.flow_value_multiplier,
+        "now": now,
+        "five": WindowKind.FIVE_HOUR,
+        "weekly": WindowKind.WEEKLY,
+        "input": input_tokens,
+        "output": output_tokens,
+        "cost": cost,
+        "flows": flows,
+        "decision": Decision.SUBSCRIPTION,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_SETTLE_SQL.format(**_tables()), params)
+        event_id, windows, counters = cursor.fetchone()
+    if event_id is None:
+        return False
+    if windows != 3 or counters != 1:  # cannot happen: the rows were locked by this statement
+        raise RuntimeError(f"fast usage updated {windows} windows and {counters} keys")
+    return True

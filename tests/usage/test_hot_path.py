@@ -1,0 +1,222 @@
+"""The metering hot path (usage/services/fastpath.py, usage/hotcache.py) and its faults.
+
+Statement counts, cached facts that go stale, Redis down or flushed, and a database connection lost
+in the middle of a request. The guarantees themselves (room rule, replays, sums) are the other tests'
+subject: they all run through the same hot path on PostgreSQL. Tests marked `postgresql` are about the
+PostgreSQL hot path itself and stay out of the SQLite tier (which always takes the full path); the
+others hold on both.
+"""
+
+import logging
+from decimal import Decimal
+
+import psycopg
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from apps.api_keys.models import ApiKey, ApiKeyStatus
+from apps.api_keys.services import api_key_set_status
+from apps.plans.models import CatalogModel, ModelStatus
+from apps.usage import hotcache, rpm
+from apps.usage.models import QuotaWindow, Reservation, ReservationStatus, UsageEvent
+from tests.api_keys.factories import make_key
+from tests.usage.factories import authorize, cent_rate, gateway_client, make_plan, put_on_plan, usage
+
+CHAT = "deepseek/deepseek-chat"
+
+
+@pytest.fixture
+def metered(user):
+    """An account on a roomy plan at $0.01 per Flow with one subscription key; returns (key, secret)."""
+    cent_rate()
+    put_on_plan(user, make_plan(q5h="100", weekly="300", monthly="500", rpm=50))
+    return make_key(account=user)
+
+
+def windows(user) -> dict[str, tuple[Decimal, Decimal]]:
+    return {w.kind: (w.used_flows, w.reserved_flows) for w in QuotaWindow.objects.filter(account=user)}
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_a_warm_pair_takes_one_statement_to_authorize_and_two_to_settle(user, metered):
+    _key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "warm", secret).status_code == 200  # loads the key's facts once
+    assert usage(client, "warm", cost="0.03").status_code == 200
+
+    with CaptureQueriesContext(connection) as authorize_queries:
+        response = authorize(client, "hot", secret, estimate="0.05")
+    with CaptureQueriesContext(connection) as usage_queries:
+        settled = usage(client, "hot", cost="0.04")
+
+    assert response.status_code == 200
+    assert response.json()["data"]["reserved_flows"] == "5.000000"
+    assert response.json()["data"]["rpm_remaining"] == 48
+    assert settled.json()["data"] == {
+        "request_id": "hot",
+        "billed_to": "subscription",
+        "extra_usage": False,
+        "flows": "4.000000",
+        "cost_usd": "0.040000",
+    }
+    assert len(authorize_queries) == 1
+    assert len(usage_queries) == 2
+    assert windows(user) == {
+        "five_hour": (Decimal("7"), Decimal("0")),
+        "weekly": (Decimal("7"), Decimal("0")),
+        "monthly": (Decimal("7"), Decimal("0")),
+    }
+    key = ApiKey.objects.get(pk=_key.pk)
+    assert (key.used_flows, key.used_usd, key.request_count) == (Decimal("7"), Decimal("0.07"), 2)
+
+
+@pytest.mark.django_db
+def test_a_key_disabled_after_its_facts_were_cached_is_refused_at_once(user, metered):
+    key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "before", secret).status_code == 200
+    before = windows(user)
+
+    api_key_set_status(account=user, key_id=key.pk, status=ApiKeyStatus.DISABLED)
+    response = authorize(client, "after", secret)
+
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "This API key is disabled."
+    assert windows(user) == before
+    assert not Reservation.objects.filter(request_id="after").exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_a_catalog_edit_elsewhere_is_seen_once_the_version_stamp_is_checked(user, metered, monkeypatch):
+    """Another process's edit: the row changes without a signal here, and the shared stamp moves."""
+    _key, secret = metered
+    client = gateway_client()
+    now = [1000.0]
+    monkeypatch.setattr(hotcache._cache, "clock", lambda: now[0])
+    assert authorize(client, "a", secret).status_code == 200
+
+    CatalogModel.objects.filter(slug=CHAT).update(status=ModelStatus.COMING_SOON)  # no signal
+    cache.set(hotcache.STAMP_KEY, "another process bumped it")
+    now[0] += 0.1  # within the check interval the process still trusts its cache
+    assert authorize(client, "b", secret).status_code == 200
+
+    now[0] += 0.5  # one check interval later the stamp is read and the cache dropped
+    response = authorize(client, "c", secret)
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "model_not_available"
+
+
+@pytest.mark.django_db
+def test_a_catalog_edit_in_this_process_takes_effect_on_the_next_call(user, metered):
+    _key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "a", secret).status_code == 200
+
+    model = CatalogModel.objects.get(slug=CHAT)
+    model.status = ModelStatus.COMING_SOON
+    model.save()
+
+    assert authorize(client, "b", secret).json()["error"]["type"] == "model_not_available"
+
+
+@pytest.mark.django_db
+def test_a_plan_change_after_caching_applies_the_new_maxima_at_once(user, metered):
+    _key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "a", secret, estimate="0.05").status_code == 200
+    assert usage(client, "a", cost="0.05").status_code == 200
+
+    put_on_plan(user, make_plan(tier="tiny", rank=11, q5h="5", weekly="300", monthly="500", rpm=50))
+    response = authorize(client, "b", secret)
+
+    assert response.status_code == 402
+    assert response.json()["error"]["type"] == "quota_exceeded"
+
+
+@pytest.mark.django_db
+def test_after_a_redis_flush_windows_and_counts_are_still_exact(user, metered):
+    """Windows and wallet room live in PostgreSQL only: a flush loses the RPM minute, nothing else."""
+    _key, secret = metered
+    client = gateway_client()
+    for n in range(3):
+        assert authorize(client, f"r{n}", secret, estimate="0.02").status_code == 200
+        assert usage(client, f"r{n}", cost="0.02").status_code == 200
+    assert authorize(client, "open", secret, estimate="0.05").status_code == 200
+
+    cache.clear()  # FLUSHDB of the Redis database the portal uses
+
+    response = authorize(client, "after", secret, estimate="0.01")
+    assert response.status_code == 200
+    assert response.json()["data"]["rpm_remaining"] == 49  # the minute restarted empty
+    assert usage(client, "after", cost="0.01").status_code == 200
+    assert usage(client, "open", cost="0.03").status_code == 200
+    assert windows(user) == {
+        "five_hour": (Decimal("10"), Decimal("0")),
+        "weekly": (Decimal("10"), Decimal("0")),
+        "monthly": (Decimal("10"), Decimal("0")),
+    }
+    assert sum(e.flows for e in UsageEvent.objects.filter(account=user)) == Decimal("10")
+
+
+DEAD_REDIS = "redis://127.0.0.1:6399/0"  # nothing listens there: Redis is down
+
+
+@pytest.mark.django_db
+def test_with_redis_down_the_gateway_keeps_answering_and_rpm_fails_open(user, metered, caplog):
+    _key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "up", secret, estimate="0").status_code == 200
+    before = rpm.rpm_fail_open_total()
+    dead_cache = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}
+    }
+    with override_settings(REDIS_URL=DEAD_REDIS, CACHES=dead_cache), caplog.at_level(logging.WARNING):
+        hotcache.metering_cache_reset()
+        first = authorize(client, "down", secret, estimate="0.05")
+        settled = usage(client, "down", cost="0.02")
+
+    assert first.status_code == 200
+    assert first.json()["data"]["rpm_remaining"] is None  # admitted without an RPM check
+    assert settled.status_code == 200
+    assert settled.json()["data"]["flows"] == "2.000000"
+    assert rpm.rpm_fail_open_total() == before + 1
+    assert any("rpm fail-open" in record.getMessage() for record in caplog.records)
+    assert windows(user)["five_hour"] == (Decimal("2"), Decimal("0"))
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_database_connection_fails_the_call_cleanly_and_the_next_one_recovers(user, metered):
+    """What a PostgreSQL restart does to a worker: its connection dies under the request in flight."""
+    _key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "x", secret, estimate="0.05").status_code == 200
+    pid = connection.connection.info.backend_pid
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=settings["NAME"]
+    ) as admin:
+        admin.execute("select pg_terminate_backend(%s)", [pid])
+
+    failed = usage(client, "x", cost="0.03")
+
+    assert failed.status_code == 503
+    assert failed.headers["Retry-After"] == "1"
+    assert failed.json() == {
+        "success": False,
+        "error": {
+            "code": "503",
+            "type": "service_unavailable",
+            "message": "The service is temporarily unavailable. Retry the request.",
+        },
+    }
+    retried = usage(client, "x", cost="0.03")  # the gateway retries: a fresh connection, settled once
+    assert retried.status_code == 200
+    assert usage(client, "x", cost="0.03").status_code == 200  # a replay bills nothing more
+    assert Reservation.objects.get(request_id="x").status == ReservationStatus.SETTLED
+    assert [e.flows for e in UsageEvent.objects.filter(request_id="x")] == [Decimal("3")]
+    assert windows(user)["five_hour"] == (Decimal("3"), Decimal("0"))
