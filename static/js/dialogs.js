@@ -24,7 +24,10 @@
   }
 
   function makeModal(dialog) {
-    if (dialog.flowportModal || typeof dialog.showModal !== "function") {
+    // Only a dialog some control on this page asked for: a dialog that came with the page itself (the
+    // no-JavaScript fallback URL) stays as it is, and its links lead back to the page.
+    var asked = lastTrigger && lastTrigger.isConnected;
+    if (dialog.flowportModal || typeof dialog.showModal !== "function" || !asked) {
       return;
     }
     dialog.flowportModal = true;
@@ -55,9 +58,11 @@
       return;
     }
     var closer = event.target.closest("[data-dialog-close]");
-    if (closer && closer.closest("dialog")) {
+    var closing = closer && closer.closest("dialog");
+    // A server-rendered dialog left as it is (see makeModal) keeps its link: it leads back to the page.
+    if (closing && (closing.flowportModal || !closing.hasAttribute("data-modal"))) {
       event.preventDefault();
-      closer.closest("dialog").close();
+      closing.close();
       return;
     }
     // A click on the backdrop lands on the <dialog> itself, outside its content box.

@@ -63,3 +63,18 @@ def test_refund_dialog_is_modal_and_close_does_not_reload(logged_in_page):
     expect(dialog).to_be_hidden()
     expect(opener).to_be_focused()
     assert page.evaluate("window.notReloaded") is True
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_dialog_opened_as_its_own_page_keeps_the_link_back(logged_in_page):
+    """The no-JavaScript fallback URL: the dialog comes with the page and Cancel leads back to it."""
+    page = logged_in_page
+    subscribe_pro(page)
+    page.goto("/console/subscription/upgrade/?plan=max")
+    dialog = page.get_by_test_id("plan-dialog")
+    expect(dialog).to_be_visible()
+    assert not is_modal(dialog)
+    dialog.get_by_test_id("dialog-cancel").click()
+    page.wait_for_url("**/console/subscription/")
+    expect(page.get_by_test_id("plan-dialog")).to_have_count(0)
