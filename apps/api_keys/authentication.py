@@ -5,6 +5,7 @@ of another kind or an account that is suspended/banned → `ApiKeyAccessDenied` 
 stable `reason` (and DRF `default_code`) for the management API's error body.
 """
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -86,5 +87,5 @@ class ManagementKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A management key (sk-mg-v1-…) created in the console.",
+            "description": gettext("A management key (sk-mg-v1-…) created in the console."),
         }

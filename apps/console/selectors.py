@@ -19,7 +19,7 @@ from apps.console.forms.api_keys import ApiKeyNameForm
 from apps.extra_usage.selectors import extra_usage_selectable_keys, extra_usage_setting_get
 from apps.management_api.selectors import management_key_example_prefix
 from apps.plans.models import Plan
-from apps.refunds.models import RefundAllocation
+from apps.refunds.models import Refund
 from apps.refunds.selectors import refund_preview
 from apps.usage.analytics import usage_breakdown
 from apps.usage.selectors import extra_usage_active_since, extra_usage_spent, quota_windows_for_account
@@ -130,11 +130,14 @@ def extra_usage_section(*, request, windows=None, dialog=False, form=None, error
 
 def refund_cells(*, account, subscription) -> dict:
     """What the Refund cells of the billing history show: the current cycle's refund preview and the
-    refunds made through each payment (newest first), read once whatever the number of rows."""
+    refunds of each payment (newest first), read once whatever the number of rows.
+
+    A refund split over several payments (the cycle's payment and its upgrade charges) is listed once, in
+    the row of the payment that started its cycle (`Refund.payment`); the other payments it returned money
+    through show it in their status (Refunded / Partially refunded, from `Payment.refunded_usd`)."""
     refunds: dict = {}
-    allocations = RefundAllocation.objects.filter(refund__account=account).select_related("refund")
-    for allocation in allocations.order_by("-refund__created_at", "-refund_id"):
-        refunds.setdefault(allocation.payment_id, []).append(allocation.refund)
+    for refund in Refund.objects.filter(account=account).order_by("-created_at", "-id"):
+        refunds.setdefault(refund.payment_id, []).append(refund)
     return {"preview": refund_preview(account=account, subscription=subscription), "refunds": refunds}
 
 

@@ -19,13 +19,15 @@ def extra_usage_billing_key(*, account) -> ApiKey | None:
     The key must be this account's, pay-as-you-go, enabled and not deleted (the setting is turned off
     when its key becomes unusable, but this check does not rely on that).
     """
+    # Lock without the join, then read (a join under FOR UPDATE is re-checked against the old key row when
+    # a concurrent reselect commits).
+    locked = ExtraUsageSetting.objects.select_for_update().filter(account=account, enabled=True)
     setting = (
-        ExtraUsageSetting.objects.select_for_update(of=("self",))
-        .select_related("payg_key")
-        .filter(account=account, enabled=True)
+        ExtraUsageSetting.objects.select_related("payg_key")
+        .filter(pk__in=list(locked.values_list("pk", flat=True)))
         .first()
     )
-    if setting is None or setting.payg_key is None:
+    if setting is None or not setting.enabled or setting.payg_key is None:
         return None
     key = setting.payg_key
     if key.account_id != account.pk or key.kind != ApiKeyKind.PAYG or not key.is_usable:

@@ -17,11 +17,10 @@ from apps.extra_usage.models import AutoOffReason, ExtraUsageSetting
 def _setting_lock(*, account) -> ExtraUsageSetting:
     if not ExtraUsageSetting.objects.filter(account=account).exists():
         ExtraUsageSetting.objects.bulk_create([ExtraUsageSetting(account=account)], ignore_conflicts=True)
-    return (
-        ExtraUsageSetting.objects.select_for_update(of=("self",))
-        .select_related("payg_key")
-        .get(account=account)
-    )
+    # Lock without the join, then read (see plans' subscription_lock: a join under FOR UPDATE is re-checked
+    # against the old key row when a concurrent reselect commits).
+    ExtraUsageSetting.objects.select_for_update().filter(account=account).values_list("pk", flat=True).get()
+    return ExtraUsageSetting.objects.select_related("payg_key").get(account=account)
 
 
 def _key_for_extra_usage(*, account, payg_key_id) -> ApiKey:

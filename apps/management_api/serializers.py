@@ -58,7 +58,14 @@ class SubscriptionDetailSerializer(serializers.Serializer):
         help_text=_("This account's effective rate: base rate × its flow value multiplier.")
     )
     account_status = serializers.ChoiceField(
-        choices=["healthy", "monitored", "abusive", "suspended", "banned"], help_text=_("Account status.")
+        choices=[
+            ("healthy", _("Healthy")),
+            ("monitored", _("Monitored")),
+            ("abusive", _("Abusive")),
+            ("suspended", _("Suspended")),
+            ("banned", _("Banned")),
+        ],
+        help_text=_("Account status."),
     )
     quota_5_hour = QuotaWindowSerializer(help_text=_("The 5-hour window."))
     quota_7_day = QuotaWindowSerializer(help_text=_("The 7-day window."))
@@ -86,7 +93,9 @@ class GenerationSerializer(serializers.Serializer):
     output_tokens = serializers.IntegerField()
     cost_usd = NumberField()
     flows = NumberField(help_text=_("Flows charged to the subscription (0 when billed to the wallet)."))
-    billed_to = serializers.ChoiceField(choices=["subscription", "payg"])
+    billed_to = serializers.ChoiceField(
+        choices=[("subscription", _("Subscription")), ("payg", _("Pay-as-you-go"))]
+    )
     extra_usage = serializers.BooleanField(help_text=_("Billed to the wallet through Extra Usage."))
     api_key_id = serializers.IntegerField()
 
@@ -107,7 +116,7 @@ class SeriesSerializer(serializers.Serializer):
 
 
 class TimeseriesSerializer(serializers.Serializer):
-    metric = serializers.ChoiceField(choices=["tokens", "cost"])
+    metric = serializers.ChoiceField(choices=[("tokens", _("Tokens")), ("cost", _("Cost"))])
     unit = serializers.SerializerMethodField()
     bucket_width = serializers.ChoiceField(choices=["1d", "1w"])
     starting_at = serializers.DateTimeField()

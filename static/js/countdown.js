@@ -11,13 +11,13 @@
     return n < 10 ? "0" + n : String(n);
   }
 
-  function format(seconds) {
+  function format(seconds, daySuffix) {
     var days = Math.floor(seconds / 86400);
     var hours = Math.floor((seconds % 86400) / 3600);
     var minutes = Math.floor((seconds % 3600) / 60);
     var secs = seconds % 60;
     var clock = pad(hours) + ":" + pad(minutes) + ":" + pad(secs);
-    return days > 0 ? days + "d " + clock : clock;
+    return days > 0 ? days + (daySuffix || "d") + " " + clock : clock;
   }
 
   function tick() {
@@ -30,7 +30,7 @@
       }
       var left = Math.max(0, Math.floor((target - now) / 1000));
       var output = element.querySelector("[data-countdown]") || element;
-      output.textContent = left > 0 ? format(left) : element.getAttribute("data-reset-label") || "0:00:00";
+      output.textContent = left > 0 ? format(left, element.getAttribute("data-day-suffix")) : element.getAttribute("data-reset-label") || "0:00:00";
     });
   }
 

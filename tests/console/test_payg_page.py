@@ -109,7 +109,7 @@ def test_save_sandbox_card_then_enable_auto_topup(user_client, user):
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="payg-auto-topup"' in html and "Saved." in html and "card •••• 0002" in html
+    assert 'id="payg-auto-topup"' in html and "Saved." in html and "Card •••• 0002" in html
     wallet = Wallet.objects.get(account=user)
     assert (wallet.auto_topup_enabled, wallet.auto_topup_threshold, wallet.auto_topup_amount) == (
         True,

@@ -145,3 +145,19 @@ def test_schemathesis_finds_no_server_error(management_schema, management_secret
     assert (
         ApiKey.objects.get(name="Fuzz").request_count >= 5 * 10
     )  # at least 10 served requests per operation
+
+
+@pytest.mark.django_db
+def test_schema_labels_in_chinese(client):
+    """The docs' labels a Chinese reader met in English (issue 19): the security scheme and enum labels."""
+    schema = yaml.safe_load(client.get("/api/v1/schema/", {"lang": "zh-hans"}).content)
+    components = schema["components"]
+    assert (
+        components["securitySchemes"]["managementKey"]["description"]
+        == "在控制台中创建的管理密钥（sk-mg-v1-…）。"
+    )
+    enums = components["schemas"]
+    assert enums["MetricEnum"]["enum"] == ["tokens", "cost"]  # the API values stay as they are
+    assert enums["MetricEnum"]["description"] == "* `tokens` - Token\n* `cost` - 费用"
+    english = yaml.safe_load(client.get("/api/v1/schema/").content)["components"]
+    assert english["schemas"]["MetricEnum"]["description"] == "* `tokens` - Tokens\n* `cost` - Cost"

@@ -10,13 +10,19 @@ MAX_RANGE_DAYS = 366
 # day after `end` and the ranges computed from it always exist.
 EARLIEST_DAY = date(2000, 1, 1)
 LATEST_DAY = date(2999, 12, 31)
+ISO_DATE_INPUT = {"type": "date"}
 
 
 class UsageDateRangeForm(forms.Form):
     """A date range (UTC days, both inclusive), from a GET query string."""
 
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # An <input type="date"> only takes ISO dates: a localized value ("2026/11/30" on Chinese pages) shows empty.
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(ISO_DATE_INPUT, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(ISO_DATE_INPUT, format="%Y-%m-%d")
+    )
 
     def _clean_day(self, name: str) -> date | None:
         day = self.cleaned_data.get(name)

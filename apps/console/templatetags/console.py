@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -49,3 +50,14 @@ def refund_cell(context, cells: dict, payment):
         "preview": preview if is_cycle_payment else None,
         "refunds": cells["refunds"].get(payment.pk, []),
     }
+
+
+@register.simple_tag
+def payment_status(payment) -> dict:
+    """`{% payment_status payment as status %}`: a billing history row's status. A paid payment whose money
+    went back reads Refunded (all of it) or Partially refunded, not Paid; otherwise the payment's status."""
+    if payment.status == "succeeded" and payment.refunded_usd > 0:
+        if payment.refunded_usd >= payment.amount_usd:
+            return {"key": "refunded", "label": _("Refunded")}
+        return {"key": "partially-refunded", "label": _("Partially refunded")}
+    return {"key": payment.status, "label": payment.get_status_display()}

@@ -32,3 +32,13 @@ def flows(value) -> str:
     whole, _, frac = text.lstrip("-").partition(".")
     whole = intcomma(int(whole), use_l10n=False)
     return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
+
+
+@register.filter
+def count(value) -> str:
+    """A whole count for people (tokens, requests): thousands separators in every language (454,145).
+
+    Django's zh_Hans format has no thousands separator, so l10n would print 454145 on Chinese pages."""
+    if value is None or value == "":
+        return "—"
+    return intcomma(int(value), use_l10n=False)

@@ -34,11 +34,15 @@ def subscription_create_free(*, account) -> Subscription:
 
 
 def subscription_lock(subscription_id: int) -> Subscription:
-    return (
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("plan", "scheduled_plan", "account")
-        .get(pk=subscription_id)
-    )
+    """Lock the subscription row, then read it with its plans and account.
+
+    Two statements on purpose: PostgreSQL re-checks a row that a concurrent transaction updated against
+    the *old* joined rows, so `SELECT … JOIN plan … FOR UPDATE OF self` finds no row at all once a
+    concurrent change of plan (a refund dropping to Free, an upgrade) commits. The lock takes no join; the
+    read after it sees the committed row.
+    """
+    Subscription.objects.select_for_update().filter(pk=subscription_id).values_list("pk", flat=True).get()
+    return Subscription.objects.select_related("plan", "scheduled_plan", "account").get(pk=subscription_id)
 
 
 def subscription_for_account(account) -> Subscription:
