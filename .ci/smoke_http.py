@@ -150,6 +150,11 @@ def crawl_console(browser: Browser) -> int:
             continue
         seen.add(path)
         check(len(seen) <= MAX_PAGES, f"more than {MAX_PAGES} console pages: a link loop?")
+        if urllib.parse.urlsplit(path).path.endswith(".csv"):  # an export: a download, not a page to crawl
+            status, _url, body = browser.request(path)
+            header = body.splitlines()[0] if body else ""
+            check(status == 200 and "," in header, f"GET {path}: {status}, not a CSV ({header[:80]!r})")
+            continue
         html = browser.page(path)
         if path.startswith("/zh-hans/"):
             check(bool(CJK.search(html)), f"GET {path}: no Chinese text")
