@@ -251,3 +251,10 @@ LOGGING = {
 FLOWPORT_REFUND_WINDOW_HOURS = env.int("FLOWPORT_REFUND_WINDOW_HOURS", default=24)
 FLOWPORT_REFUND_FEE_RATE = Decimal(env("FLOWPORT_REFUND_FEE_RATE", default="0.05"))
 FLOWPORT_SANDBOX_REFUND_OUTCOME = env("FLOWPORT_SANDBOX_REFUND_OUTCOME", default="succeeded")
+
+# Abuse operations (SPEC §7 `client`, §14). Client IPs sent by the gateway are kept this many days.
+FLOWPORT_CLIENT_IP_RETENTION_DAYS = env.int("FLOWPORT_CLIENT_IP_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["usage-clear-client-ips"] = {
+    "task": "usage.clear_client_ips",
+    "schedule": timedelta(hours=1),
+}
