@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -73,6 +74,7 @@ class ReviewScopeFilter(admin.SimpleListFilter):
             ("review", _("Monitored and flagged")),
             ("restricted", _("Restricted (abusive, suspended, banned)")),
             ("all", _("All accounts with signals")),
+            ("everyone", _("Every account")),
         ]
 
     def choices(self, changelist):
@@ -88,6 +90,8 @@ class ReviewScopeFilter(admin.SimpleListFilter):
         value = self.value() or "review"
         if value == "restricted":
             return queryset.filter(status__in=RESTRICTED)
+        if value == "everyone":
+            return queryset
         if value == "all":
             return queryset.filter(Q(abuse_signals__isnull=False) | ~Q(status=AccountStatus.HEALTHY))
         # Monitored accounts, and healthy accounts with a score (the highest first).
@@ -154,10 +158,8 @@ class AbuseReviewAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(is_staff=False)
+        queryset = (
+            self.model._default_manager.filter(is_staff=False)
             .select_related("abuse_signals")
             .annotate(
                 review_order=Case(
@@ -167,6 +169,7 @@ class AbuseReviewAdmin(admin.ModelAdmin):
                 )
             )
         )
+        return queryset.order_by(*self.get_ordering(request))
 
     def get_ordering(self, request):
         # Monitored first, then the highest score (annotated in get_queryset, so not `ordering`).
@@ -195,11 +198,11 @@ class AbuseReviewAdmin(admin.ModelAdmin):
         labels = dict(Signal.choices)
         return (
             format_html_join(
-                format_html("<br>"),
+                mark_safe("<br>"),
                 "<span{}>{}: {}</span>",
                 (
                     (
-                        format_html(' style="font-weight:bold;color:#ba2121"')
+                        mark_safe(' style="font-weight:bold;color:#ba2121"')
                         if name in signals.flagged
                         else "",
                         labels[name],
@@ -234,7 +237,7 @@ class AbuseReviewAdmin(admin.ModelAdmin):
         signals = self._signals(obj)
         if not signals or not signals.top_models:
             return "—"
-        return format_html_join(format_html("<br>"), "{} ({})", signals.top_models)
+        return format_html_join(mark_safe("<br>"), "{} ({})", signals.top_models)
 
     @admin.display(description=_("top keys"))
     def top_keys(self, obj):
@@ -242,12 +245,12 @@ class AbuseReviewAdmin(admin.ModelAdmin):
         if not signals or not signals.top_keys:
             return "—"
         return format_html_join(
-            format_html("<br>"), "{} ({})", ((name, n) for _id, name, n in signals.top_keys)
+            mark_safe("<br>"), "{} ({})", ((name, n) for _id, name, n in signals.top_keys)
         )
 
     @admin.display(description=_("effective multiplier"))
     def effective_multiplier(self, obj):
-        return flow_value_multiplier(account=obj)
+        return f"{flow_value_multiplier(account=obj):.4f}"
 
     # --- Bulk actions with a required reason -------------------------------------------------------------
 
@@ -358,7 +361,7 @@ class AbuseReviewAdmin(admin.ModelAdmin):
                 if name in labels
             ],
             "sparkline": sparkline(signals.daily, width=210, height=48) if signals else "",
-            "effective_multiplier": flow_value_multiplier(account=account),
+            "effective_multiplier": f"{flow_value_multiplier(account=account):.4f}",
             "events": selectors.review_recent_events(account_id=account.pk),
             "windows": selectors.review_current_windows(account_id=account.pk),
             "window_history": selectors.review_window_history(account_id=account.pk),

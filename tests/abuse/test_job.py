@@ -101,7 +101,9 @@ def test_an_account_staff_cleared_is_not_raised_again_by_the_same_evidence():
     pooled_key(account, 4)
     anomalies_detect(now=NOW)
     account.refresh_from_db()
-    account_set_status(account=account, status=AccountStatus.HEALTHY, reason="Office NAT", actor=StaffFactory())
+    account_set_status(
+        account=account, status=AccountStatus.HEALTHY, reason="Office NAT", actor=StaffFactory()
+    )
     assert anomalies_detect(now=NOW) == []
     account.refresh_from_db()
     assert account.status == AccountStatus.HEALTHY

@@ -9,9 +9,9 @@ from django.test.utils import override_settings
 from apps.abuse.models import AccountSignals
 from apps.abuse.selectors import signals_compute
 from apps.abuse.services import anomalies_detect
+from tests.abuse.traffic import NOW, customer, request
 from tests.accounts.factories import UserFactory
 from tests.api_keys.factories import make_key
-from tests.abuse.traffic import NOW, customer, request
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
