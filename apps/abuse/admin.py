@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.abuse import selectors
@@ -47,7 +47,7 @@ def sparkline(daily: list, *, width: int = 84, height: int = 24) -> str:
 
     requests = [row[1] for row in daily]
     flows = [Decimal(row[2]) for row in daily]
-    title = _gettext("Requests per day: %(requests)s; Flows per day: %(flows)s") % {
+    title = gettext("Requests per day: %(requests)s; Flows per day: %(flows)s") % {
         "requests": ", ".join(str(n) for n in requests),
         "flows": ", ".join(f"{n:.2f}" for n in flows),
     }
@@ -121,7 +121,7 @@ def _status_action(status: str, label):
             queryset,
             form_class=ReasonForm,
             action=f"set_{status}",
-            title=_gettext("Set status: %(status)s") % {"status": AccountStatus(status).label},
+            title=gettext("Set status: %(status)s") % {"status": AccountStatus(status).label},
             apply=lambda accounts, form: account_set_status_many(
                 accounts=accounts, status=status, reason=form.cleaned_data["reason"], actor=request.user
             ),
@@ -265,7 +265,7 @@ class AbuseReviewAdmin(admin.ModelAdmin):
                 return None
             self.message_user(
                 request,
-                _gettext("%(count)d account(s) changed; the others already were so.")
+                gettext("%(count)d account(s) changed; the others already were so.")
                 % {"count": len(changed)},
                 level=messages.SUCCESS,
             )
@@ -302,7 +302,7 @@ class AbuseReviewAdmin(admin.ModelAdmin):
             queryset,
             form_class=InsiderGrantForm,
             action="grant_insider",
-            title=_gettext("Grant insider status"),
+            title=gettext("Grant insider status"),
             apply=apply,
         )
 
@@ -322,7 +322,7 @@ class AbuseReviewAdmin(admin.ModelAdmin):
             queryset,
             form_class=ReasonForm,
             action="revoke_insider",
-            title=_gettext("Revoke insider status"),
+            title=gettext("Revoke insider status"),
             apply=apply,
         )
 
@@ -344,13 +344,13 @@ class AbuseReviewAdmin(admin.ModelAdmin):
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
-                self.message_user(request, _gettext("Status changed."), level=messages.SUCCESS)
+                self.message_user(request, gettext("Status changed."), level=messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:abuse_reviewaccount_change", args=[account.pk]))
         signals = self._signals(account)
         labels = dict(Signal.choices)
         context = {
             **self.admin_site.each_context(request),
-            "title": _gettext("Abuse review: %(account)s") % {"account": account.email},
+            "title": gettext("Abuse review: %(account)s") % {"account": account.email},
             "opts": self.model._meta,
             "original": account,
             "form": form,

@@ -224,3 +224,62 @@ def review_audit_trail(*, account_id: int, limit: int = 20):
         .select_related("actor")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+# --- What the customer sees (console) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountNotice:
+    """The console's account banner: a restriction (abusive, suspended, banned), or an insider's rate."""
+
+    status: str
+    since: datetime | None
+    restricted: bool
+    flow_value_percent: Decimal | None = None  # abusive: each Flow is worth this % of the standard rate
+    rpm_halved: bool = False
+    keys_refused: bool = False
+    support_email: str = ""
+    insider_multiplier: Decimal | None = None
+    insider_usd_per_flow: Decimal | None = None
+
+
+def account_notice(*, account, with_insider_rate: bool = False) -> AccountNotice | None:
+    """What a restricted account is told (SPEC §14): what is limited, since when, how to appeal.
+
+    Monitored accounts see nothing (their service is unchanged). With `with_insider_rate` (the
+    subscription page), an insider sees the effective value of a Flow. At most two queries, none for
+    an account in good standing.
+    """
+    from apps.accounts.models import AccountStatus
+    from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
+
+    restricted = account.status in (AccountStatus.ABUSIVE, AccountStatus.SUSPENDED, AccountStatus.BANNED)
+    if restricted:
+        since = (
+            AuditEvent.objects.filter(account_id=account.pk, event_type="account.status_changed")
+            .order_by("-created_at", "-id")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        abusive = account.status == AccountStatus.ABUSIVE
+        return AccountNotice(
+            status=account.status,
+            since=since,
+            restricted=True,
+            flow_value_percent=(flow_value_multiplier(account=account) * 100).normalize()
+            if abusive
+            else None,
+            rpm_halved=abusive,
+            keys_refused=not abusive,
+            support_email=settings.FLOWPORT_SUPPORT_EMAIL,
+        )
+    if with_insider_rate and account.is_insider:
+        return AccountNotice(
+            status=account.status,
+            since=None,
+            restricted=False,
+            insider_multiplier=flow_value_multiplier(account=account).normalize(),
+            insider_usd_per_flow=effective_usd_per_flow(account=account),
+        )
+    return None
