@@ -134,3 +134,16 @@ def test_the_retention_job_clears_only_ips_older_than_the_retention_period(user)
     assert edge.client_ip == "203.0.113.2"
     assert client_ips_clear(now=now) == 0  # twice: nothing more
     assert client_ips_clear(now=now + timedelta(days=1)) == 1
+
+
+def test_the_gateway_schema_documents_the_client_object():
+    import yaml
+
+    schema = yaml.safe_load(gateway_client().get("/api/v1/gateway/schema").content)
+    components = schema["components"]["schemas"]
+    client = components["AuthorizeRequest"]["properties"]["client"]
+    assert "FLOWPORT_CLIENT_IP_RETENTION_DAYS" in client["description"]
+    fields = components["ClientRequest"]["properties"]
+    assert set(fields) == {"ip", "user_agent"}
+    assert fields["user_agent"]["maxLength"] == 512
+    assert "client" not in components["AuthorizeRequest"].get("required", [])
