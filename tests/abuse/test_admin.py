@@ -14,7 +14,7 @@ from apps.core.models import AuditEvent
 from tests.abuse.traffic import NOW, customer, request
 from tests.accounts.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 CHANGELIST = "/admin/abuse/reviewaccount/"
 
 

@@ -11,7 +11,7 @@ from apps.accounts.models import AccountStatus
 from apps.accounts.services import account_insider_grant, account_set_status
 from tests.accounts.factories import StaffFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
 def restrict(user, status):

@@ -25,7 +25,7 @@ from tests.accounts.factories import StaffFactory, UserFactory
 from tests.plans.factories import at, put_on_plan, save_card
 from tests.refunds.factories import paid_cycle
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 CHANGELIST = "/admin/abuse/reviewaccount/?queue=everyone"
 START, END = at(2026, 11, 1), at(2026, 12, 1)
 
