@@ -64,7 +64,7 @@ def test_the_review_list_query_count_does_not_grow_with_the_accounts(
 ):
     for n in range(accounts):
         with_signals(UserFactory(status=AccountStatus.MONITORED if n % 2 else AccountStatus.HEALTHY))
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(6):
         response = staff_client.get(CHANGELIST)
     assert response.status_code == 200
 
