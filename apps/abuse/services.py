@@ -54,10 +54,11 @@ def anomalies_detect(*, now: datetime | None = None) -> list[int]:
     ]
     fields = [f.name for f in AccountSignals._meta.concrete_fields if f.name != "account"]
     with transaction.atomic():
-        AccountSignals.objects.exclude(account_id__in=list(found)).delete()
         AccountSignals.objects.bulk_create(
             rows, batch_size=500, update_conflicts=True, unique_fields=["account"], update_fields=fields
         )
+        # Accounts without traffic in the period any more: every row this run wrote has computed_at = now.
+        AccountSignals.objects.exclude(computed_at=now).delete()
     flagged = {account_id for account_id, evidence in found.items() if evidence.flagged}
     if not flagged:
         return []
