@@ -36,7 +36,8 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["email", "status", "is_insider", "flow_value_multiplier", "is_staff", "date_joined"]
     list_filter = ["status", "is_insider", "is_staff", "is_active"]
     search_fields = ["email", "name"]
-    readonly_fields = ["last_login", "date_joined"]
+    # Insider status is granted and revoked in "Abuse review" (paid plan, multiplier above 1, audit trail).
+    readonly_fields = ["last_login", "date_joined", "is_insider"]
     inlines = [AuditEventInline]
     fieldsets = (
         (None, {"fields": ("email", "password", "name", "preferred_language")}),

@@ -18,7 +18,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from apps.core.api import api_success, request_language
-from apps.usage.services import meter_authorize, meter_release, meter_usage
+from apps.usage.models import MAX_USER_AGENT
+from apps.usage.services import client_info_clean, meter_authorize, meter_release, meter_usage
 from apps.usage.services.common import MAX_REQUEST_USD, MAX_TOKENS
 
 MAX_USD = MAX_REQUEST_USD
@@ -141,11 +142,38 @@ def gateway_schema(*, summary: str, request, ok: OpenApiResponse, errors: dict):
     )
 
 
+class ClientRequestSerializer(serializers.Serializer):
+    """The end client the gateway saw (optional; kept for abuse detection, IPs for a limited time)."""
+
+    ip = StrictCharField(
+        max_length=45,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The end client's IPv4 or IPv6 address.",
+    )
+    user_agent = StrictCharField(
+        max_length=MAX_USER_AGENT,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        help_text=f"The end client's User-Agent (at most {MAX_USER_AGENT} characters).",
+    )
+
+
 class AuthorizeRequestSerializer(serializers.Serializer):
     request_id = StrictCharField(max_length=128)
     api_key = StrictCharField(max_length=256)
     model = StrictCharField(max_length=128)
     estimated_cost_usd = UsdField(required=False, default=0)
+    client = ClientRequestSerializer(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Optional: the end client's IP and User-Agent, stored with the request for abuse "
+        "detection. IP addresses are cleared after FLOWPORT_CLIENT_IP_RETENTION_DAYS (default 30).",
+    )
 
 
 class UsageRequestSerializer(serializers.Serializer):
@@ -211,6 +239,7 @@ class AuthorizeApi(GatewayApi):
             api_key=data["api_key"],
             model=data["model"],
             estimated_cost_usd=data["estimated_cost_usd"],
+            client=client_info_clean(**(data["client"] or {})),
         )
         return api_success(result.as_data())
 

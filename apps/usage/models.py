@@ -9,6 +9,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 ZERO = Decimal("0")
+MAX_USER_AGENT = 512  # the gateway's `client.user_agent` (SPEC §7), bounded to the column
+
+
+def _client_ip_field():
+    # The end client's address as the gateway saw it (abuse signals, SPEC §14); cleared after
+    # FLOWPORT_CLIENT_IP_RETENTION_DAYS by `usage.clear_client_ips`.
+    return models.GenericIPAddressField(_("client IP"), null=True, blank=True)
+
+
+def _client_user_agent_field():
+    return models.CharField(_("client user agent"), max_length=MAX_USER_AGENT, null=True, blank=True)
 
 
 class WindowKind(models.TextChoices):
@@ -122,6 +133,8 @@ class Reservation(models.Model):
     weekly_started_at = models.DateTimeField(_("7-day window start"), null=True, blank=True)
     monthly_started_at = models.DateTimeField(_("monthly window start"), null=True, blank=True)
     rpm_remaining = models.IntegerField(_("RPM remaining"), null=True, blank=True)
+    client_ip = _client_ip_field()
+    client_user_agent = _client_user_agent_field()
     status = models.CharField(
         _("status"), max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.ACTIVE
     )
@@ -147,7 +160,13 @@ class Reservation(models.Model):
                 fields=["created_at"],
                 condition=Q(status="active"),
                 name="reservation_active_created",
-            )
+            ),
+            # The client IP retention job finds the old reservations that still hold an address.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(client_ip__isnull=False),
+                name="reservation_client_ip_created",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -184,6 +203,8 @@ class UsageEvent(models.Model):
         null=True,
         blank=True,
     )
+    client_ip = _client_ip_field()
+    client_user_agent = _client_user_agent_field()
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -200,6 +221,8 @@ class UsageEvent(models.Model):
         indexes = [
             models.Index(fields=["account", "created_at"], name="usage_event_account_created"),
             models.Index(fields=["api_key", "created_at"], name="usage_event_key_created"),
+            # All accounts' recent events (anomaly signals) and old events holding a client IP (retention).
+            models.Index(fields=["created_at"], name="usage_event_created"),
         ]
 
     def __str__(self) -> str:

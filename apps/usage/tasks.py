@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from apps.usage.services import quota_windows_roll_expired, reservations_release_stale
+from apps.usage.services import client_ips_clear, quota_windows_roll_expired, reservations_release_stale
 
 
 @shared_task(name="usage.release_stale_reservations")
@@ -11,3 +11,8 @@ def release_stale_reservations() -> int:
 @shared_task(name="usage.roll_expired_windows")
 def roll_expired_windows() -> int:
     return quota_windows_roll_expired()
+
+
+@shared_task(name="usage.clear_client_ips")
+def clear_client_ips() -> int:
+    return client_ips_clear()

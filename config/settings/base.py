@@ -13,7 +13,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin.FlowportAdminConfig",  # django.contrib.admin with Flowport's sections first
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "apps.api_keys",
     "apps.usage",
     "apps.refunds",
+    "apps.abuse",
     "apps.extra_usage",
     "apps.management_api",
     "apps.console",
@@ -251,3 +252,38 @@ LOGGING = {
 FLOWPORT_REFUND_WINDOW_HOURS = env.int("FLOWPORT_REFUND_WINDOW_HOURS", default=24)
 FLOWPORT_REFUND_FEE_RATE = Decimal(env("FLOWPORT_REFUND_FEE_RATE", default="0.05"))
 FLOWPORT_SANDBOX_REFUND_OUTCOME = env("FLOWPORT_SANDBOX_REFUND_OUTCOME", default="succeeded")
+
+# Abuse operations (SPEC §7 `client`, §14). Client IPs sent by the gateway are kept this many days.
+FLOWPORT_CLIENT_IP_RETENTION_DAYS = env.int("FLOWPORT_CLIENT_IP_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["usage-clear-client-ips"] = {
+    "task": "usage.clear_client_ips",
+    "schedule": timedelta(hours=1),
+}
+
+# Insider program (SPEC §1): the default flow value multiplier staff grant (must be above 1).
+FLOWPORT_INSIDER_FLOW_MULTIPLIER = Decimal(env("FLOWPORT_INSIDER_FLOW_MULTIPLIER", default="1.2"))
+# Where restricted customers appeal (shown in the console banner and in notices).
+FLOWPORT_SUPPORT_EMAIL = env("FLOWPORT_SUPPORT_EMAIL", default="support@example.com")
+# Anomaly signals (apps/abuse): an account over any threshold is raised from healthy to monitored.
+FLOWPORT_ABUSE_LOOKBACK_DAYS = 7
+FLOWPORT_ABUSE_THRESHOLDS = {
+    # most distinct client IPs seen on one key within one hour (a shared or pooled key)
+    "ips_per_key_hour": env.int("FLOWPORT_ABUSE_IPS_PER_KEY_HOUR", default=5),
+    # share of the last 7 days' 168 hours with at least one request (round-the-clock automation)
+    "active_hours_share": Decimal(env("FLOWPORT_ABUSE_ACTIVE_HOURS_SHARE", default="0.85")),
+    # 5-hour windows used up (used >= the plan's quota) in the last 7 days (hoarding)
+    "windows_exhausted": env.int("FLOWPORT_ABUSE_WINDOWS_EXHAUSTED", default=20),
+    # minutes in the last 7 days at or above NEAR_RPM_RATIO of the account's RPM limit
+    "near_rpm_minutes": env.int("FLOWPORT_ABUSE_NEAR_RPM_MINUTES", default=120),
+    # other accounts seen from this account's client IPs in the last 7 days (multi-account pooling)
+    "shared_ip_accounts": env.int("FLOWPORT_ABUSE_SHARED_IP_ACCOUNTS", default=2),
+    # requests in the last 24 hours ÷ the daily average of the 7 days before (a jump against the baseline)
+    "baseline_jump": Decimal(env("FLOWPORT_ABUSE_BASELINE_JUMP", default="10")),
+}
+FLOWPORT_ABUSE_NEAR_RPM_RATIO = Decimal(env("FLOWPORT_ABUSE_NEAR_RPM_RATIO", default="0.8"))
+# The baseline jump counts only when the last 24 hours have at least this many requests.
+FLOWPORT_ABUSE_JUMP_MIN_REQUESTS = env.int("FLOWPORT_ABUSE_JUMP_MIN_REQUESTS", default=100)
+CELERY_BEAT_SCHEDULE["abuse-detect-anomalies"] = {
+    "task": "abuse.detect_anomalies",
+    "schedule": timedelta(minutes=15),
+}

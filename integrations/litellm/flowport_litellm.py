@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 import sys
@@ -271,6 +272,13 @@ def _client_info(data: dict) -> dict | None:
         "user_agent": headers.get("user-agent"),
     }
     info = {k: v for k, v in info.items() if isinstance(v, str) and v}
+    # Flowport refuses a malformed `client` (400): send only a valid address and at most 512 characters.
+    try:
+        ipaddress.ip_address(info.get("ip", ""))
+    except ValueError:
+        info.pop("ip", None)
+    if "user_agent" in info:
+        info["user_agent"] = info["user_agent"][:512]
     return info or None
 
 

@@ -333,3 +333,21 @@ def test_client_disconnect_mid_stream_releases_the_reservation(proxy, user, on_p
     assert settled(request_id, proxy).status == ReservationStatus.RELEASED
     assert UsageEvent.objects.count() == 0
     assert all(reserved == Decimal("0") for _used, reserved in windows(user).values())
+
+
+def test_the_end_clients_address_and_user_agent_reach_flowport_bounded(proxy, user, on_plan):
+    """The plug-in passes LiteLLM's requester IP and User-Agent as `client` (SPEC §7); a User-Agent longer
+    than Flowport's bound is cut, never a refused request."""
+    key, secret = make_key(account=user)
+    response = httpx.post(
+        f"{proxy.url}/v1/chat/completions",
+        json={"model": CHAT, "messages": messages()},
+        headers={"Authorization": f"Bearer {secret}", "User-Agent": "agent/" + "x" * 700},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    reservation = settled(response.headers["x-litellm-call-id"], proxy)
+    assert reservation.status == ReservationStatus.SETTLED
+    event = UsageEvent.objects.get(api_key=key)
+    assert event.client_user_agent == ("agent/" + "x" * 700)[:512]
+    assert event.client_ip in (None, "127.0.0.1")

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.services import account_insider_revoke
 from apps.billing.models import Payment, PaymentPurpose, PaymentStatus
 from apps.billing.providers import get_provider
 from apps.billing.services import payment_create, payment_fail, payment_succeed
@@ -46,6 +47,11 @@ def _apply_free(subscription: Subscription, *, start: datetime, reason: str, act
         from_plan=from_plan.tier,
         reason=reason,
         period_start=start.isoformat(),
+    )
+    # Insider status holds only while the paid subscription is continuous (SPEC §1, §14): every lapse
+    # (refund, grace expiry, cancellation at period end, provider cancel) comes through here.
+    account_insider_revoke(
+        account_id=subscription.account_id, reason=f"subscription_dropped_to_free:{reason}"
     )
 
 

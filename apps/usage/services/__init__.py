@@ -6,13 +6,21 @@ cost above its max whatever the concurrency (as long as estimates cover actual c
 `used_flows` is exactly the sum of the Flows of the usage events settled into it.
 """
 
-from apps.usage.services.authorize import extra_usage_authorize, meter_authorize
-from apps.usage.services.jobs import quota_windows_roll_expired, reservations_release_stale
+from apps.usage.services.authorize import (
+    ClientInfo,
+    client_info_clean,
+    extra_usage_authorize,
+    meter_authorize,
+)
+from apps.usage.services.jobs import client_ips_clear, quota_windows_roll_expired, reservations_release_stale
 from apps.usage.services.results import AuthorizeResult, ReleaseResult, UsageResult
 from apps.usage.services.settle import meter_release, meter_usage, usage_cost_from_list_prices
 
 __all__ = [
     "AuthorizeResult",
+    "ClientInfo",
+    "client_info_clean",
+    "client_ips_clear",
     "ReleaseResult",
     "UsageResult",
     "extra_usage_authorize",

@@ -1,12 +1,16 @@
 """authorize: decide who pays for a request and reserve its estimate there (SPEC §7)."""
 
 import hmac
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import AccountStatus
@@ -25,6 +29,7 @@ from apps.usage.exceptions import (
     RequestConflict,
 )
 from apps.usage.models import (
+    MAX_USER_AGENT,
     WINDOW_KINDS,
     Decision,
     Reservation,
@@ -78,11 +83,56 @@ def _replay(request_id: str, *, api_key: str | ApiKey, model: str) -> AuthorizeR
     return AuthorizeResult.from_reservation(reservation, replayed=True)
 
 
+# --- Client metadata ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """The end client the gateway saw (SPEC §7 `client`), kept for abuse signals (SPEC §14)."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+    def fields(self) -> dict:
+        return {"client_ip": self.ip, "client_user_agent": self.user_agent}
+
+
+NO_CLIENT = ClientInfo()
+
+
+def client_info_clean(*, ip: str | None = None, user_agent: str | None = None) -> ClientInfo:
+    """Validate the optional client metadata: an IPv4/IPv6 address and a bounded user agent."""
+    if ip is not None:
+        if not isinstance(ip, str):
+            raise _invalid_params("client.ip", _("Enter a valid IPv4 or IPv6 address."))
+        try:
+            validate_ipv46_address(ip)
+        except ValidationError:
+            raise _invalid_params("client.ip", _("Enter a valid IPv4 or IPv6 address.")) from None
+        if ":" in ip:  # stored as Django stores IPv6 (compressed, lower case): equal addresses compare equal
+            ip = clean_ipv6_address(ip)
+    if user_agent is not None:
+        if not isinstance(user_agent, str) or len(user_agent) > MAX_USER_AGENT or "\x00" in user_agent:
+            raise _invalid_params(
+                "client.user_agent",
+                _("Must be a string of at most %(max)d characters.") % {"max": MAX_USER_AGENT},
+            )
+        user_agent = user_agent or None
+    return ClientInfo(ip=ip or None, user_agent=user_agent)
+
+
 # --- Extra Usage hook -------------------------------------------------------------------------------------
 
 
 def extra_usage_authorize(
-    *, account, key: ApiKey, model: CatalogModel, estimated_cost_usd: Decimal, request_id: str, now: datetime
+    *,
+    account,
+    key: ApiKey,
+    model: CatalogModel,
+    estimated_cost_usd: Decimal,
+    request_id: str,
+    now: datetime,
+    client: "ClientInfo | None" = None,
 ) -> Reservation | None:
     """Hook for Extra Usage (SPEC §9), called under the window locks when a window has no room.
 
@@ -108,6 +158,7 @@ def extra_usage_authorize(
         extra_usage=True,
         reserved_usd=estimated_cost_usd,
         created_at=now,
+        **(client or NO_CLIENT).fields(),
     )
 
 
@@ -121,12 +172,15 @@ def meter_authorize(
     model: str,
     estimated_cost_usd: Decimal = ZERO,
     now: datetime | None = None,
+    client: ClientInfo | None = None,
 ) -> AuthorizeResult:
     """Decide who pays for a request and reserve its estimate there (SPEC §7 decision order).
 
     A replay of a known request id returns the first decision and reserves nothing more (it is
     checked first, so it costs no RPM slot). Refusals raise MeteringRefused and change nothing.
+    `client` (built by `client_info_clean`) is stored on the reservation and its usage event.
     """
+    client = client or NO_CLIENT
     now = now or timezone.now()
     if not (
         isinstance(estimated_cost_usd, Decimal | int)
@@ -140,7 +194,7 @@ def meter_authorize(
     estimate = round_usage(estimated_cost_usd)
     if isinstance(api_key, str) and fastpath.fast_path_enabled():
         result = _authorize_fast(
-            request_id=request_id, secret=api_key, model=model, estimate=estimate, now=now
+            request_id=request_id, secret=api_key, model=model, estimate=estimate, now=now, client=client
         )
         if result is not None:
             return result
@@ -151,15 +205,15 @@ def meter_authorize(
     catalog_model = _catalog_model(model)
     if key.kind == ApiKeyKind.PAYG:
         return _authorize_payg(
-            request_id=request_id, key=key, model=catalog_model, estimate=estimate, now=now
+            request_id=request_id, key=key, model=catalog_model, estimate=estimate, now=now, client=client
         )
     return _authorize_subscription(
-        request_id=request_id, key=key, model=catalog_model, estimate=estimate, now=now
+        request_id=request_id, key=key, model=catalog_model, estimate=estimate, now=now, client=client
     )
 
 
 def _authorize_fast(
-    *, request_id: str, secret: str, model: str, estimate: Decimal, now: datetime
+    *, request_id: str, secret: str, model: str, estimate: Decimal, now: datetime, client: ClientInfo
 ) -> AuthorizeResult | None:
     """The plain subscription case in one statement (fastpath.py), or None to take the full path.
 
@@ -206,6 +260,8 @@ def _authorize_fast(
         flows=estimate_flows,
         rpm_remaining=rpm.remaining,
         now=now,
+        client_ip=client.ip,
+        client_user_agent=client.user_agent,
     )
     if reserved.reservation_id is None:
         rpm_undo(account_id=key.account_id, result=rpm)
@@ -226,7 +282,7 @@ def _authorize_fast(
 
 
 def _authorize_subscription(
-    *, request_id: str, key: ApiKey, model: CatalogModel, estimate: Decimal, now: datetime
+    *, request_id: str, key: ApiKey, model: CatalogModel, estimate: Decimal, now: datetime, client: ClientInfo
 ) -> AuthorizeResult:
     account = key.account
     subscription = _subscription(account)
@@ -275,6 +331,7 @@ def _authorize_subscription(
                     monthly_started_at=windows["monthly"].started_at,
                     rpm_remaining=rpm.remaining,
                     created_at=now,
+                    **client.fields(),
                 )
             else:
                 reservation = extra_usage_authorize(
@@ -284,6 +341,7 @@ def _authorize_subscription(
                     estimated_cost_usd=estimate,
                     request_id=request_id,
                     now=now,
+                    client=client,
                 )
                 if reservation is None:
                     resets = [window.resets_at for window in blocking if window.resets_at is not None]
@@ -304,7 +362,7 @@ def _authorize_subscription(
 
 
 def _authorize_payg(
-    *, request_id: str, key: ApiKey, model: CatalogModel, estimate: Decimal, now: datetime
+    *, request_id: str, key: ApiKey, model: CatalogModel, estimate: Decimal, now: datetime, client: ClientInfo
 ) -> AuthorizeResult:
     account = key.account
     try:
@@ -323,6 +381,7 @@ def _authorize_payg(
                 decision=Decision.PAYG,
                 reserved_usd=estimate,
                 created_at=now,
+                **client.fields(),
             )
     except IntegrityError:
         replay = _replay(request_id, api_key=key, model=model.slug)

@@ -110,10 +110,10 @@ WITH k AS (
 ), ins AS (
   INSERT INTO {res} (request_id, account_id, api_key_id, model_id, decision, extra_usage, billed_key_id,
     reserved_flows, reserved_usd, five_hour_started_at, weekly_started_at, monthly_started_at,
-    rpm_remaining, status, created_at, settled_at)
+    rpm_remaining, status, created_at, settled_at, client_ip, client_user_agent)
   SELECT %(request_id)s, %(account_id)s, %(key_id)s, %(model_id)s, %(decision)s, false, NULL,
     %(flows)s, 0, ok.five_start, ok.weekly_start, ok.monthly_start,
-    %(rpm_remaining)s, %(active)s, %(now)s, NULL
+    %(rpm_remaining)s, %(active)s, %(now)s, NULL, %(client_ip)s, %(client_user_agent)s
   FROM ok WHERE ok.ok
   ON CONFLICT (request_id) DO NOTHING
   RETURNING id
@@ -150,6 +150,8 @@ def authorize_reserve(
     flows: Decimal,
     rpm_remaining: int | None,
     now: datetime,
+    client_ip: str | None = None,
+    client_user_agent: str | None = None,
 ) -> FastReservation:
     """Reserve `flows` in all three windows and insert the reservation, or change nothing."""
     params = {
@@ -171,6 +173,8 @@ def authorize_reserve(
         "flows": flows,
         "rpm_remaining": rpm_remaining,
         "active": ReservationStatus.ACTIVE,
+        "client_ip": client_ip,
+        "client_user_agent": client_user_agent,
     }
     with connection.cursor() as cursor:
         cursor.execute(_AUTHORIZE_SQL.format(**_tables()), params)
@@ -242,12 +246,12 @@ WITH r AS (
 ), settled AS (
   UPDATE {res} t SET status = %(settled)s, settled_at = %(now)s
   FROM ok WHERE t.id = %(id)s AND ok.ok AND t.status = %(active)s
-  RETURNING t.id, t.request_id, t.account_id, t.api_key_id, t.model_id
+  RETURNING t.id, t.request_id, t.account_id, t.api_key_id, t.model_id, t.client_ip, t.client_user_agent
 ), event AS (
   INSERT INTO {event} (request_id, account_id, api_key_id, model_id, input_tokens, output_tokens, cost_usd,
-    flows, billed_to, extra_usage, billed_key_id, created_at)
+    flows, billed_to, extra_usage, billed_key_id, created_at, client_ip, client_user_agent)
   SELECT settled.request_id, settled.account_id, settled.api_key_id, settled.model_id, %(input)s, %(output)s,
-    %(cost)s, %(flows)s, %(decision)s, false, NULL, %(now)s
+    %(cost)s, %(flows)s, %(decision)s, false, NULL, %(now)s, settled.client_ip, settled.client_user_agent
   FROM settled
   RETURNING id
 ), windows AS (

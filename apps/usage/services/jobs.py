@@ -1,7 +1,8 @@
 """Background jobs: release stale reservations, roll expired windows (correctness never depends on them)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -11,6 +12,7 @@ from apps.usage.models import (
     QuotaWindow,
     Reservation,
     ReservationStatus,
+    UsageEvent,
     WindowKind,
 )
 from apps.usage.services.common import STALE_AFTER
@@ -61,3 +63,17 @@ def quota_windows_roll_expired(*, now: datetime | None = None, batch: int = 500)
             windows_lock(account=subscription.account, subscription=subscription, now=now)
         rolled += 1
     return rolled
+
+
+def client_ips_clear(*, now: datetime | None = None) -> int:
+    """Forget the client IPs of requests older than FLOWPORT_CLIENT_IP_RETENTION_DAYS (SPEC §7, §14).
+
+    One UPDATE per table over an index of the rows still holding an address; safe to run twice or late.
+    Returns how many rows were cleared.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.FLOWPORT_CLIENT_IP_RETENTION_DAYS)
+    cleared = 0
+    for model in (Reservation, UsageEvent):
+        cleared += model.objects.filter(created_at__lt=cutoff, client_ip__isnull=False).update(client_ip=None)
+    return cleared

@@ -180,6 +180,8 @@ def meter_usage(
             extra_usage=reservation.extra_usage,
             billed_key_id=reservation.billed_key_id,
             created_at=now,
+            client_ip=reservation.client_ip,
+            client_user_agent=reservation.client_user_agent,
         )
         # Counters go to the key that paid: the Extra Usage pay-as-you-go key when there is one.
         ApiKey.objects.filter(pk=reservation.billed_key_id or reservation.api_key_id).update(

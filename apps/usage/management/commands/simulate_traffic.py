@@ -20,7 +20,7 @@ from apps.core.money import round_usage
 from apps.core.services import audit_record
 from apps.plans.models import CatalogModel, ModelCategory, ModelStatus, Subscription
 from apps.usage.exceptions import MeteringRefused
-from apps.usage.services import meter_authorize, meter_release, meter_usage
+from apps.usage.services import ClientInfo, meter_authorize, meter_release, meter_usage
 from apps.wallet.models import GrantSource
 from apps.wallet.services import wallet_credit
 
@@ -120,6 +120,8 @@ class Command(BaseCommand):
                     model=model.slug,
                     estimated_cost_usd=estimate,
                     now=moment,
+                    # Two documentation addresses (RFC 5737), before and after noon UTC, for the Abuse review demo.
+                    client=ClientInfo(ip=f"192.0.2.{10 + moment.hour // 12}", user_agent="flowport-demo/1.0"),
                 )
             except MeteringRefused:
                 counts["refused"] += 1
