@@ -104,6 +104,9 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGOUT_REDIRECT_URL = "pricing"
+# Creating/rotating keys, changing the payment method and deleting the account need a sign-in or a
+# re-authentication within this many seconds (apps/console/decorators.py).
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("ACCOUNT_REAUTHENTICATION_TIMEOUT", default=300)
 # Two-factor sign-in (allauth.mfa, managed at /accounts/2fa/): TOTP authenticator apps with recovery codes.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Flowport"
