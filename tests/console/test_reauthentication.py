@@ -4,13 +4,14 @@ until the user has confirmed, and the suspended form post is carried out once th
 
 import pytest
 from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal import auth as totp_auth
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 
 from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.api_keys.services import api_key_hash
 from apps.billing.models import PaymentMethod
-from tests.accounts.test_mfa import NOW, clock, totp  # noqa: F401 (clock is a fixture)
+from tests.accounts.test_mfa import NOW, totp
 from tests.api_keys.factories import make_key
 from tests.helpers import sign_in
 
@@ -29,6 +30,12 @@ def state(user) -> tuple:
         sorted(ApiKey.objects.filter(account=user).values_list("name", "secret_hash")),
         PaymentMethod.objects.filter(account=user).count(),
     )
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """allauth's TOTP clock fixed at NOW, as in tests/accounts/test_mfa.py."""
+    monkeypatch.setattr(totp_auth, "time", type("Clock", (), {"time": staticmethod(lambda: NOW)}))
 
 
 @pytest.fixture
@@ -101,7 +108,8 @@ def test_after_reauthenticating_with_the_password_the_suspended_post_is_carried_
     assert ApiKey.objects.filter(account=user).count() == 2
 
 
-def test_rotating_after_reauthenticating_with_a_totp_code(stale_client, user, clock):
+@pytest.mark.usefixtures("clock")
+def test_rotating_after_reauthenticating_with_a_totp_code(stale_client, user):
     secret = "JBSWY3DPEHPK3PXP"
     TOTP.activate(user, secret)
     key, old_secret = make_key(account=user, kind=ApiKeyKind.PAYG, name="wallet")
