@@ -1,4 +1,7 @@
+from datetime import datetime
+
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts import hooks
@@ -57,3 +60,43 @@ def account_set_status(*, account: User, status: str, reason: str, actor: User |
 
 def account_set_language(*, account: User, language: str) -> None:
     User.objects.filter(pk=account.pk).update(preferred_language=language)
+
+
+def deleted_account_email(account_id: int) -> str:
+    return f"deleted-{account_id}@deleted.invalid"
+
+
+@transaction.atomic
+def account_delete(*, account: User, now: datetime | None = None) -> User:
+    """The owner deletes their account. One transaction, one audit event.
+
+    `account_closing` handlers close what other apps hold (subscription, keys, wallet settings, saved
+    cards). Then the personal data goes: e-mail replaced by a placeholder (the address can sign up
+    again), name cleared, password unusable, account inactive; e-mail addresses, authenticators (TOTP,
+    recovery codes, passkeys) and sessions deleted. Kept, as the law requires, for
+    FLOWPORT_DELETED_ACCOUNT_RETENTION_DAYS: payments, receipts, refunds, the wallet ledger, usage events,
+    the audit trail and the invoice details printed on receipts (`account_purge_retained` clears those).
+    """
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from allauth.usersessions.models import UserSession
+
+    now = now or timezone.now()
+    locked = User.objects.select_for_update().get(pk=account.pk)
+    if locked.deleted_at is not None:
+        raise ApplicationError(_("This account has already been deleted."), code="account_deleted")
+    facts: dict = {}
+    for result in hooks.account_closing.send(account=locked, now=now):
+        facts.update(result or {})
+    locked.email = deleted_account_email(locked.pk)
+    locked.name = ""
+    locked.set_unusable_password()
+    locked.is_active = False
+    locked.deleted_at = now
+    locked.save(update_fields=["email", "name", "password", "is_active", "deleted_at"])
+    EmailAddress.objects.filter(user=locked).delete()
+    Authenticator.objects.filter(user=locked).delete()
+    for session in UserSession.objects.filter(user=locked):
+        session.end()
+    audit_record(event_type="account.deleted", account=locked, actor=locked, subject=locked, details=facts)
+    return locked

@@ -11,3 +11,8 @@ class BillingConfig(AppConfig):
         from apps.billing.providers.stripe import configure_stripe_module
 
         configure_stripe_module()
+
+        from apps.accounts.hooks import account_closing
+        from apps.billing.services import payment_methods_close_for_account
+
+        account_closing.register(payment_methods_close_for_account)

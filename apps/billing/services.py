@@ -198,3 +198,10 @@ def payment_method_save(
             details={"brand": brand, "last4": last4[-4:]},
         )
     return method
+
+
+def payment_methods_close_for_account(*, account, now) -> dict:
+    """`account_closing` handler: the deleted account's saved cards are forgotten (nothing can charge
+    them again). The payments made with them stay."""
+    removed, _per_model = PaymentMethod.objects.filter(account=account).delete()
+    return {"payment_methods_removed": removed}

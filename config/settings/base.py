@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",
     "django_htmx",
     "template_partials",
     "rest_framework",
@@ -111,6 +112,12 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("ACCOUNT_REAUTHENTICATION_TIMEOUT", d
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Flowport"
 MFA_RECOVERY_CODE_COUNT = 10
+# Sessions are recorded at sign-in (IP, browser); not tracked on every request (a write per page view).
+USERSESSIONS_TRACK_ACTIVITY = False
+
+# A deleted account's records that the law requires (payments, receipts, refunds, ledger, usage, audit,
+# the invoice details on receipts) are kept this long, then `accounts.purge_retained` clears the invoice details.
+FLOWPORT_DELETED_ACCOUNT_RETENTION_DAYS = env.int("FLOWPORT_DELETED_ACCOUNT_RETENTION_DAYS", default=3650)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
