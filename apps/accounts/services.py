@@ -100,3 +100,10 @@ def account_delete(*, account: User, now: datetime | None = None) -> User:
         session.end()
     audit_record(event_type="account.deleted", account=locked, actor=locked, subject=locked, details=facts)
     return locked
+
+
+def account_record_security_event(*, account: User, event_type: str, details: dict | None = None) -> None:
+    """A sign-in or security change the owner sees in their activity log (no secrets, no staff data)."""
+    audit_record(
+        event_type=event_type, account=account, actor=account, subject=account, details=details or {}
+    )

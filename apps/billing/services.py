@@ -194,6 +194,7 @@ def payment_method_save(
         audit_record(
             event_type="payment_method.saved",
             account=account,
+            actor=account,
             subject=method,
             details={"brand": brand, "last4": last4[-4:]},
         )

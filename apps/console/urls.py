@@ -2,6 +2,7 @@ from django.urls import path
 
 from apps.console.views import (
     account,
+    activity,
     api_keys,
     exports,
     extra_usage,
@@ -42,6 +43,7 @@ urlpatterns = [
     path("extra-usage/create-key/", extra_usage.extra_usage_create_key_view, name="extra_usage_create_key"),
     path("extra-usage/disable/", extra_usage.extra_usage_disable_view, name="extra_usage_disable"),
     path("account/", account.account_settings, name="account"),
+    path("activity/", activity.activity_page, name="activity"),
     path("account/language/", account.account_language, name="account_language"),
     path("account/delete/", account.account_delete_view, name="account_delete"),
     path("usage/", usage.usage_page, name="usage"),

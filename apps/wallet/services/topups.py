@@ -224,7 +224,7 @@ def wallet_auto_topup_update(
     audit_record(
         event_type="wallet.auto_topup_updated",
         account=account,
-        actor=actor,
+        actor=actor or account,  # the owner's own setting unless staff changed it
         subject=wallet,
         details={"enabled": enabled, "threshold": str(threshold), "amount": str(amount)},
     )
@@ -247,7 +247,7 @@ def wallet_low_balance_alert_update(*, account, enabled: bool, threshold: Decima
     audit_record(
         event_type="wallet.low_balance_alert_updated",
         account=account,
-        actor=actor,
+        actor=actor or account,  # the owner's own setting unless staff changed it
         subject=wallet,
         details={"enabled": enabled, "threshold": str(threshold)},
     )
