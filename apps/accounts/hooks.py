@@ -11,3 +11,7 @@ account_created = Hook("accounts.account_created")
 # provider's subscription canceled after commit; api_keys: every key deleted; wallet: auto top-up and alerts
 # off; billing: saved cards removed) and returns a dict of facts for the audit event (no personal data).
 account_closing = Hook("accounts.account_closing")
+
+# invoice_details_update() calls it inside its transaction with `account=<User>`: billing sends the details
+# to the payment provider's customer after commit.
+invoice_details_changed = Hook("accounts.invoice_details_changed")

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts import hooks
-from apps.accounts.models import AccountStatus, User
+from apps.accounts.models import INVOICE_FIELDS, AccountStatus, InvoiceDetails, User
 from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
 
@@ -107,3 +107,51 @@ def account_record_security_event(*, account: User, event_type: str, details: di
     audit_record(
         event_type=event_type, account=account, actor=account, subject=account, details=details or {}
     )
+
+
+@transaction.atomic
+def invoice_details_update(*, account: User, **fields: str) -> InvoiceDetails:
+    """Save the account's invoice details (every field optional, bounded and validated by the model).
+
+    Unchanged details write nothing. A change is audited (which fields, not their values) and sent to the
+    payment provider's customer after commit (`invoice_details_changed`).
+    """
+    unknown = set(fields) - set(INVOICE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown invoice fields: {sorted(unknown)}")
+    User.objects.select_for_update().filter(pk=account.pk).exists()  # one writer per account at a time
+    details, _created = InvoiceDetails.objects.get_or_create(account=account)
+    before = {name: str(getattr(details, name)) for name in INVOICE_FIELDS}
+    for name, value in fields.items():
+        setattr(details, name, (value or "").strip())
+    if details.tax_id:
+        details.tax_id = details.tax_id.upper()
+    details.full_clean(exclude=["account"])
+    changed = [name for name in INVOICE_FIELDS if str(getattr(details, name)) != before[name]]
+    if not changed:
+        return details
+    details.save()
+    audit_record(
+        event_type="account.invoice_details_updated",
+        account=account,
+        actor=account,
+        subject=details,
+        details={"fields": changed},
+    )
+    hooks.invoice_details_changed.send(account=account)
+    return details
+
+
+def account_purge_retained(*, now: datetime | None = None) -> int:
+    """Clear what deleted accounts kept for the retention period and no longer need: their invoice
+    details (the legal name and address printed on receipts). Safe to run late or twice."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.FLOWPORT_DELETED_ACCOUNT_RETENTION_DAYS)
+    removed, _per_model = InvoiceDetails.objects.filter(
+        account__deleted_at__isnull=False, account__deleted_at__lt=cutoff
+    ).delete()
+    return removed

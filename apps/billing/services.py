@@ -206,3 +206,12 @@ def payment_methods_close_for_account(*, account, now) -> dict:
     them again). The payments made with them stay."""
     removed, _per_model = PaymentMethod.objects.filter(account=account).delete()
     return {"payment_methods_removed": removed}
+
+
+def customer_sync_invoice_details(*, account_id: int) -> None:
+    """Send the account's current invoice details to the provider's customer (idempotent: it sends the
+    current state, so a late or repeated run is harmless)."""
+    from apps.accounts.models import User
+
+    account = User.objects.get(pk=account_id)
+    get_provider().customer_update_invoice_details(account=account)

@@ -45,6 +45,7 @@ urlpatterns = [
     path("account/", account.account_settings, name="account"),
     path("activity/", activity.activity_page, name="activity"),
     path("account/language/", account.account_language, name="account_language"),
+    path("account/invoice-details/", account.account_invoice_details, name="account_invoice_details"),
     path("account/delete/", account.account_delete_view, name="account_delete"),
     path("usage/", usage.usage_page, name="usage"),
     path("usage/export.csv", exports.usage_export, name="usage_export"),

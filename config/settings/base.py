@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "django_htmx",
+    "django_countries",
     "template_partials",
     "rest_framework",
     "drf_spectacular",
@@ -170,6 +171,10 @@ CELERY_BEAT_SCHEDULE["usage-release-stale-reservations"] = {
 CELERY_BEAT_SCHEDULE["refunds-sync-processing"] = {
     "task": "apps.refunds.tasks.refunds_sync_processing",
     "schedule": timedelta(minutes=10),
+}
+CELERY_BEAT_SCHEDULE["accounts-purge-retained"] = {
+    "task": "accounts.purge_retained",
+    "schedule": timedelta(days=1),
 }
 CELERY_BEAT_SCHEDULE["usage-roll-expired-windows"] = {
     "task": "usage.roll_expired_windows",

@@ -2,6 +2,8 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.models import INVOICE_FIELDS, InvoiceDetails
+
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
@@ -21,3 +23,11 @@ class AccountDeleteForm(forms.Form):
         if email.lower() != self.account.email.lower():
             raise forms.ValidationError(_("This is not your account's e-mail address."))
         return email
+
+
+class InvoiceDetailsForm(forms.ModelForm):
+    """Every field optional; lengths from the model, tax ID validated there, country from the ISO list."""
+
+    class Meta:
+        model = InvoiceDetails
+        fields = list(INVOICE_FIELDS)

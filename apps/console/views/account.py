@@ -10,18 +10,39 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.accounts.services import account_delete, account_set_language
+from apps.accounts.models import InvoiceDetails
+from apps.accounts.services import account_delete, account_set_language, invoice_details_update
 from apps.console.decorators import sensitive_action
-from apps.console.forms.account import AccountDeleteForm, LanguageForm
+from apps.console.forms.account import AccountDeleteForm, InvoiceDetailsForm, LanguageForm
 from apps.console.selectors import account_deletion_facts, account_settings_context
 from apps.core.exceptions import ApplicationError
 
 
-@login_required
-def account_settings(request):
+def _invoice_details(account) -> InvoiceDetails:
+    return InvoiceDetails.objects.filter(account=account).first() or InvoiceDetails(account=account)
+
+
+def _settings_page(request, *, invoice_form=None, status=200):
     context = account_settings_context(account=request.user)
     context["language_form"] = LanguageForm(initial={"language": request.user.preferred_language})
-    return render(request, "console/account/settings.html", context)
+    context["invoice_form"] = invoice_form or InvoiceDetailsForm(instance=_invoice_details(request.user))
+    return render(request, "console/account/settings.html", context, status=status)
+
+
+@login_required
+def account_settings(request):
+    return _settings_page(request)
+
+
+@login_required
+@require_POST
+def account_invoice_details(request):
+    form = InvoiceDetailsForm(request.POST, instance=_invoice_details(request.user))
+    if not form.is_valid():
+        return _settings_page(request, invoice_form=form, status=400)
+    invoice_details_update(account=request.user, **{name: form.cleaned_data[name] for name in form.fields})
+    messages.success(request, _("Invoice details saved. New receipts and invoices will carry them."))
+    return redirect(reverse("console:account") + "#account-invoice")
 
 
 @login_required
