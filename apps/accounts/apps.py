@@ -23,3 +23,10 @@ class AccountsConfig(AppConfig):
         mfa_signals.authenticator_removed.connect(
             receivers.on_authenticator_removed, dispatch_uid="flowport_mfa_removed"
         )
+
+        from apps.accounts import jobs, tasks
+        from apps.core.side_effects import enqueue_safely
+
+        jobs.login_lockout_notice_due.register(
+            lambda *, account_id, ip: enqueue_safely(tasks.account_send_login_lockout, account_id, ip)
+        )

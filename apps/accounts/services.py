@@ -155,3 +155,31 @@ def account_purge_retained(*, now: datetime | None = None) -> int:
         account__deleted_at__isnull=False, account__deleted_at__lt=cutoff
     ).delete()
     return removed
+
+
+def account_login_locked(*, email: str, ip: str) -> bool:
+    """allauth refused a sign-in for too many failed attempts: tell the owner of that address, once per
+    lock-out window (the first refusal in it), with an activity-log entry. Unknown addresses: nothing
+    (no e-mail to a stranger, no sign that the address has an account). True when the owner is told."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from apps.accounts import jobs
+
+    account = User.objects.filter(email__iexact=(email or "").strip()[:254], is_active=True).first()
+    if account is None:
+        return False
+    if not cache.add(
+        f"accounts:login-lockout-notice:{account.pk}", 1, settings.FLOWPORT_LOGIN_LOCKOUT_SECONDS
+    ):
+        return False
+    with transaction.atomic():
+        audit_record(
+            event_type="account.login_locked",
+            account=account,
+            subject=account,
+            details={"ip": (ip or "")[:45]},
+        )
+        account_id = account.pk
+        transaction.on_commit(lambda: jobs.login_lockout_notice_due.send(account_id=account_id, ip=ip or ""))
+    return True

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.console.middleware.HtmxLoginRedirectMiddleware",
+    "apps.accounts.middleware.StaffMfaRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,6 +107,21 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGOUT_REDIRECT_URL = "pricing"
+# allauth's rate limits (its defaults, written out): a sign-in with a wrong password counts against the
+# address (5 in FLOWPORT_LOGIN_LOCKOUT_SECONDS) and the client IP (10 a minute); the first refusal in a
+# window e-mails the address's owner (templates/account/email/login_lockout_*.txt).
+FLOWPORT_LOGIN_LOCKOUT_SECONDS = env.int("FLOWPORT_LOGIN_LOCKOUT_SECONDS", default=300)
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": f"10/m/ip,5/{FLOWPORT_LOGIN_LOCKOUT_SECONDS}s/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "reauthenticate": "10/m/user",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "confirm_email": "1/180s/key",
+}
 # Creating/rotating keys, changing the payment method and deleting the account need a sign-in or a
 # re-authentication within this many seconds (apps/console/decorators.py).
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("ACCOUNT_REAUTHENTICATION_TIMEOUT", default=300)
@@ -115,6 +131,8 @@ MFA_TOTP_ISSUER = "Flowport"
 MFA_RECOVERY_CODE_COUNT = 10
 # Sessions are recorded at sign-in (IP, browser); not tracked on every request (a write per page view).
 USERSESSIONS_TRACK_ACTIVITY = False
+# Staff without two-factor sign-in are sent to set it up before any admin page (on in production).
+FLOWPORT_ADMIN_REQUIRE_MFA = env.bool("FLOWPORT_ADMIN_REQUIRE_MFA", default=False)
 
 # A deleted account's records that the law requires (payments, receipts, refunds, ledger, usage, audit,
 # the invoice details on receipts) are kept this long, then `accounts.purge_retained` clears the invoice details.
