@@ -126,7 +126,11 @@ ACCOUNT_RATE_LIMITS = {
 # re-authentication within this many seconds (apps/console/decorators.py).
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("ACCOUNT_REAUTHENTICATION_TIMEOUT", default=300)
 # Two-factor sign-in (allauth.mfa, managed at /accounts/2fa/): TOTP authenticator apps with recovery codes.
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# Passkeys: a second factor, and (a key registered as "passwordless", with user verification) a sign-in
+# without a password from the log-in page. WebAuthn needs HTTPS; `make run` (http://localhost) allows it.
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
 MFA_TOTP_ISSUER = "Flowport"
 MFA_RECOVERY_CODE_COUNT = 10
 # Sessions are recorded at sign-in (IP, browser); not tracked on every request (a write per page view).
