@@ -63,6 +63,7 @@ FORMATTERS: dict[str, tuple[str, Callable[[dict, dict], str]]] = {
     ),
     "account.password_changed": ("sign_in", lambda d, t: _("Password changed.")),
     "account.password_reset": ("sign_in", lambda d, t: _("Password reset by e-mail.")),
+    "account.invoice_details_updated": ("sign_in", lambda d, t: _("Invoice details changed.")),
     "mfa.authenticator_added": (
         "sign_in",
         lambda d, t: _("Two-factor method added: %(type)s.") % {"type": _mfa_type(d)},

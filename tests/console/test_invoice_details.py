@@ -43,6 +43,7 @@ def test_saving_the_details_shows_them_and_audits_the_fields(user_client, user):
     }
     html = user_client.get("/console/account/").content.decode()
     assert 'value="Acme Analytics GmbH"' in html
+    assert "Invoice details changed." in user_client.get("/console/activity/").content.decode()
     assert '<option value="DE" selected>Germany</option>' in html
     # Saving the same again writes nothing.
     user_client.post(URL, FULL)
