@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 MANAGE := uv run --locked python manage.py
 
-.PHONY: setup run test test-sqlite lint format messages bench bench-faults
+.PHONY: setup run test test-sqlite lint format messages bench bench-faults bench-exports
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -48,6 +48,10 @@ messages: setup
 
 bench: setup
 	uv run --locked python bench/run.py
+
+# Peak memory of a 100,000-row CSV export, streamed (a figure, not a test).
+bench-exports: setup
+	uv run --locked python bench/exports_memory.py
 
 bench-faults: setup
 	uv run --locked python bench/faults.py

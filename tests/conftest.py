@@ -129,7 +129,9 @@ def user(db, password):
 
 @pytest.fixture
 def user_client(client, user):
-    client.force_login(user)
+    from tests.helpers import sign_in
+
+    sign_in(client, user)  # just signed in: sensitive actions need no re-authentication
     return client
 
 
@@ -137,7 +139,8 @@ def user_client(client, user):
 def staff_client(client):
     """A client signed in as a staff superuser (the Django admin's user); the user is `client.staff`."""
     from tests.accounts.factories import StaffFactory
+    from tests.helpers import sign_in
 
     client.staff = StaffFactory()
-    client.force_login(client.staff)
+    sign_in(client, client.staff)
     return client

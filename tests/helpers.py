@@ -54,3 +54,25 @@ def outcome(result) -> object:
     if isinstance(result, BaseException):
         raise result
     return result
+
+
+def sign_in(client, user, *, seconds_ago: float = 0) -> None:
+    """Sign `user` in as allauth's log-in view does: the session records when they authenticated.
+
+    `force_login` alone records nothing, so a sensitive action (apps/console/decorators.py) would ask
+    for re-authentication; `seconds_ago` past the timeout makes the sign-in too old for one.
+    """
+    import time
+
+    from allauth.account.internal.flows.login import (
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+        AUTHENTICATION_METHODS_SESSION_KEY,
+    )
+
+    client.force_login(user)
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": time.time() - seconds_ago, "email": user.email}
+    ]
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session.save()

@@ -4,6 +4,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from apps.accounts.validators import validate_tax_id
 
 
 class UserManager(BaseUserManager):
@@ -58,6 +61,14 @@ class User(AbstractUser):
     preferred_language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
+    deleted_at = models.DateTimeField(
+        _("deleted"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The owner deleted the account: personal data anonymised, records kept for the retention period."
+        ),
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -80,3 +91,57 @@ class User(AbstractUser):
     @property
     def is_blocked(self) -> bool:
         return self.status in BLOCKED_STATUSES
+
+
+class InvoiceDetails(models.Model):
+    """What the account's receipts and invoices carry (all optional): legal name, address, tax ID.
+
+    Shown on portal receipts and sent to the Stripe customer, so Stripe's hosted invoices carry them too.
+    """
+
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="invoice_details",
+    )
+    legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
+    address_line1 = models.CharField(_("address line 1"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    region = models.CharField(_("state or region"), max_length=100, blank=True)
+    country = CountryField(_("country"), blank=True)
+    tax_id = models.CharField(_("tax ID"), max_length=40, blank=True, validators=[validate_tax_id])
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("invoice details")
+        verbose_name_plural = _("invoice details")
+
+    def __str__(self) -> str:
+        return self.legal_name or str(self.account_id)
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in INVOICE_FIELDS)
+
+    def lines(self) -> list[str]:
+        """The block printed under "Billed to": name, address lines, city line, country, tax ID."""
+        city = " ".join(part for part in (self.postal_code, self.city) if part)
+        lines = [self.legal_name, self.address_line1, self.address_line2, city, self.region]
+        if self.country:
+            lines.append(str(self.country.name))
+        return [line for line in lines if line]
+
+
+INVOICE_FIELDS = (
+    "legal_name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "postal_code",
+    "region",
+    "country",
+    "tax_id",
+)

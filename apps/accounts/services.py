@@ -1,11 +1,13 @@
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts import hooks
-from apps.accounts.models import AccountStatus, User
+from apps.accounts.models import INVOICE_FIELDS, AccountStatus, InvoiceDetails, User
 from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
 from apps.core.side_effects import enqueue_safely
@@ -171,3 +173,126 @@ def _insider_revoked_notice(account_id: int) -> None:
 
 def account_set_language(*, account: User, language: str) -> None:
     User.objects.filter(pk=account.pk).update(preferred_language=language)
+
+
+def deleted_account_email(account_id: int) -> str:
+    return f"deleted-{account_id}@deleted.invalid"
+
+
+@transaction.atomic
+def account_delete(*, account: User, now: datetime | None = None) -> User:
+    """The owner deletes their account. One transaction, one audit event.
+
+    `account_closing` handlers close what other apps hold (subscription, keys, wallet settings, saved
+    cards). Then the personal data goes: e-mail replaced by a placeholder (the address can sign up
+    again), name cleared, password unusable, account inactive; e-mail addresses, authenticators (TOTP,
+    recovery codes, passkeys) and sessions deleted. Kept, as the law requires, for
+    FLOWPORT_DELETED_ACCOUNT_RETENTION_DAYS: payments, receipts, refunds, the wallet ledger, usage events,
+    the audit trail and the invoice details printed on receipts (`account_purge_retained` clears those).
+    """
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from allauth.usersessions.models import UserSession
+
+    now = now or timezone.now()
+    locked = User.objects.select_for_update().get(pk=account.pk)
+    if locked.deleted_at is not None:
+        raise ApplicationError(_("This account has already been deleted."), code="account_deleted")
+    facts: dict = {}
+    for result in hooks.account_closing.send(account=locked, now=now):
+        facts.update(result or {})
+    locked.email = deleted_account_email(locked.pk)
+    locked.name = ""
+    locked.set_unusable_password()
+    locked.is_active = False
+    locked.deleted_at = now
+    locked.save(update_fields=["email", "name", "password", "is_active", "deleted_at"])
+    EmailAddress.objects.filter(user=locked).delete()
+    Authenticator.objects.filter(user=locked).delete()
+    for session in UserSession.objects.filter(user=locked):
+        session.end()
+    audit_record(event_type="account.deleted", account=locked, actor=locked, subject=locked, details=facts)
+    return locked
+
+
+def account_record_security_event(*, account: User, event_type: str, details: dict | None = None) -> None:
+    """A sign-in or security change the owner sees in their activity log (no secrets, no staff data)."""
+    audit_record(
+        event_type=event_type, account=account, actor=account, subject=account, details=details or {}
+    )
+
+
+@transaction.atomic
+def invoice_details_update(*, account: User, **fields: str) -> InvoiceDetails:
+    """Save the account's invoice details (every field optional, bounded and validated by the model).
+
+    Unchanged details write nothing. A change is audited (which fields, not their values) and sent to the
+    payment provider's customer after commit (`invoice_details_changed`).
+    """
+    unknown = set(fields) - set(INVOICE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown invoice fields: {sorted(unknown)}")
+    User.objects.select_for_update().filter(pk=account.pk).exists()  # one writer per account at a time
+    details, _created = InvoiceDetails.objects.get_or_create(account=account)
+    before = {name: str(getattr(details, name)) for name in INVOICE_FIELDS}
+    for name, value in fields.items():
+        setattr(details, name, (value or "").strip())
+    if details.tax_id:
+        details.tax_id = details.tax_id.upper()
+    details.full_clean(exclude=["account"])
+    changed = [name for name in INVOICE_FIELDS if str(getattr(details, name)) != before[name]]
+    if not changed:
+        return details
+    details.save()
+    audit_record(
+        event_type="account.invoice_details_updated",
+        account=account,
+        actor=account,
+        subject=details,
+        details={"fields": changed},
+    )
+    hooks.invoice_details_changed.send(account=account)
+    return details
+
+
+def account_purge_retained(*, now: datetime | None = None) -> int:
+    """Clear what deleted accounts kept for the retention period and no longer need: their invoice
+    details (the legal name and address printed on receipts). Safe to run late or twice."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.FLOWPORT_DELETED_ACCOUNT_RETENTION_DAYS)
+    removed, _per_model = InvoiceDetails.objects.filter(
+        account__deleted_at__isnull=False, account__deleted_at__lt=cutoff
+    ).delete()
+    return removed
+
+
+def account_login_locked(*, email: str, ip: str) -> bool:
+    """allauth refused a sign-in for too many failed attempts: tell the owner of that address, once per
+    lock-out window (the first refusal in it), with an activity-log entry. Unknown addresses: nothing
+    (no e-mail to a stranger, no sign that the address has an account). True when the owner is told."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from apps.accounts import jobs
+
+    account = User.objects.filter(email__iexact=(email or "").strip()[:254], is_active=True).first()
+    if account is None:
+        return False
+    if not cache.add(
+        f"accounts:login-lockout-notice:{account.pk}", 1, settings.FLOWPORT_LOGIN_LOCKOUT_SECONDS
+    ):
+        return False
+    with transaction.atomic():
+        audit_record(
+            event_type="account.login_locked",
+            account=account,
+            subject=account,
+            details={"ip": (ip or "")[:45]},
+        )
+        account_id = account.pk
+        transaction.on_commit(lambda: jobs.login_lockout_notice_due.send(account_id=account_id, ip=ip or ""))
+    return True

@@ -266,3 +266,12 @@ def api_key_usage_add(
         used_usd=F("used_usd") + usd,
         request_count=F("request_count") + requests,
     )
+
+
+def api_keys_close_for_account(*, account: User, now: datetime) -> dict:
+    """`account_closing` handler: every live key of the deleted account is deleted (refused from now on;
+    the records stay for usage history). Each deletion is audited and tells Extra Usage, as one by hand."""
+    key_ids = list(ApiKey.objects.live().filter(account=account).order_by("pk").values_list("pk", flat=True))
+    for key_id in key_ids:
+        api_key_delete(account=account, key_id=key_id, actor=account, now=now)
+    return {"keys_deleted": len(key_ids)}

@@ -11,3 +11,18 @@ class BillingConfig(AppConfig):
         from apps.billing.providers.stripe import configure_stripe_module
 
         configure_stripe_module()
+
+        from django.db import transaction
+
+        from apps.accounts.hooks import account_closing, invoice_details_changed
+        from apps.billing import tasks
+        from apps.billing.services import payment_methods_close_for_account
+        from apps.core.side_effects import enqueue_safely
+
+        account_closing.register(payment_methods_close_for_account)
+
+        def sync_customer_after_commit(*, account):
+            account_id = account.pk
+            transaction.on_commit(lambda: enqueue_safely(tasks.customer_sync_invoice_details, account_id))
+
+        invoice_details_changed.register(sync_customer_after_commit)

@@ -4,6 +4,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
+from apps.accounts.models import InvoiceDetails
 from apps.billing.models import Payment
 from apps.core.money import round_cents
 
@@ -29,7 +30,7 @@ def payment_receipt_pdf(*, payment: Payment) -> bytes:
         rows = [
             (_("Receipt number"), payment.receipt_number or ""),
             (_("Date paid"), f"{paid_at:%Y-%m-%d %H:%M} UTC"),
-            (_("Billed to"), payment.account.email),
+            *_billed_to(payment.account),
             (
                 _("Payment method"),
                 _("Sandbox (no real charge)") if payment.provider == "sandbox" else payment.provider,
@@ -61,6 +62,16 @@ def payment_receipt_pdf(*, payment: Payment) -> bytes:
                 new_y="NEXT",
             )
         return bytes(pdf.output())
+
+
+def _billed_to(account) -> list[tuple[str, str]]:
+    """ "Billed to": the invoice details (legal name, address, country), the e-mail, then the tax ID."""
+    details = InvoiceDetails.objects.filter(account=account).first()
+    lines = [*(details.lines() if details else []), account.email]
+    rows = [(_("Billed to") if index == 0 else "", line) for index, line in enumerate(lines)]
+    if details and details.tax_id:
+        rows.append((_("Tax ID"), details.tax_id))
+    return rows
 
 
 def _latin1(text: str) -> str:

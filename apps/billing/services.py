@@ -194,7 +194,24 @@ def payment_method_save(
         audit_record(
             event_type="payment_method.saved",
             account=account,
+            actor=account,
             subject=method,
             details={"brand": brand, "last4": last4[-4:]},
         )
     return method
+
+
+def payment_methods_close_for_account(*, account, now) -> dict:
+    """`account_closing` handler: the deleted account's saved cards are forgotten (nothing can charge
+    them again). The payments made with them stay."""
+    removed, _per_model = PaymentMethod.objects.filter(account=account).delete()
+    return {"payment_methods_removed": removed}
+
+
+def customer_sync_invoice_details(*, account_id: int) -> None:
+    """Send the account's current invoice details to the provider's customer (idempotent: it sends the
+    current state, so a late or repeated run is harmless)."""
+    from apps.accounts.models import User
+
+    account = User.objects.get(pk=account_id)
+    get_provider().customer_update_invoice_details(account=account)

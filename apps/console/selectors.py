@@ -152,3 +152,38 @@ def management_api_help(*, request) -> dict:
         "docs_url": reverse("api_docs") + query,
         "schema_url": reverse("api_schema") + query,
     }
+
+
+def account_settings_context(*, account) -> dict:
+    """The account settings page: e-mail addresses, two-factor methods, sessions (allauth's records)."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from allauth.usersessions.models import UserSession
+
+    methods = set(Authenticator.objects.filter(user=account).values_list("type", flat=True))
+    return {
+        "email_addresses": list(EmailAddress.objects.filter(user=account).order_by("-primary", "email")),
+        "mfa_totp": Authenticator.Type.TOTP in methods,
+        "mfa_recovery_codes": Authenticator.Type.RECOVERY_CODES in methods,
+        "mfa_passkeys": Authenticator.objects.filter(user=account, type=Authenticator.Type.WEBAUTHN).count(),
+        "session_count": UserSession.objects.filter(user=account).count(),
+    }
+
+
+def account_deletion_facts(*, account) -> dict:
+    """What deleting the account does to this account's keys, subscription and wallet (stated plainly)."""
+    from apps.plans.selectors import subscription_get_for_account
+
+    keys = {kind: api_key_list(account=account, kind=kind).count() for kind in ApiKeyKind.values}
+    wallet = wallet_for_account(account=account)
+    return {
+        "subscription": subscription_get_for_account(account=account),
+        "keys_total": sum(keys.values()),
+        "keys_subscription": keys[ApiKeyKind.SUBSCRIPTION],
+        "keys_payg": keys[ApiKeyKind.PAYG],
+        "keys_management": keys[ApiKeyKind.MANAGEMENT],
+        "wallet_top_up": wallet.top_up_balance,
+        "wallet_bonus": wallet.bonus_balance,
+        "retention_years": settings.FLOWPORT_DELETED_ACCOUNT_RETENTION_DAYS // 365,
+        "retention_days": settings.FLOWPORT_DELETED_ACCOUNT_RETENTION_DAYS,
+    }

@@ -1,6 +1,17 @@
 from django.urls import path
 
-from apps.console.views import api_keys, exports, extra_usage, home, payg, refunds, subscription, usage
+from apps.console.views import (
+    account,
+    activity,
+    api_keys,
+    exports,
+    extra_usage,
+    home,
+    payg,
+    refunds,
+    subscription,
+    usage,
+)
 
 app_name = "console"
 
@@ -31,6 +42,11 @@ urlpatterns = [
     path("extra-usage/enable/", extra_usage.extra_usage_enable_view, name="extra_usage_enable"),
     path("extra-usage/create-key/", extra_usage.extra_usage_create_key_view, name="extra_usage_create_key"),
     path("extra-usage/disable/", extra_usage.extra_usage_disable_view, name="extra_usage_disable"),
+    path("account/", account.account_settings, name="account"),
+    path("activity/", activity.activity_page, name="activity"),
+    path("account/language/", account.account_language, name="account_language"),
+    path("account/invoice-details/", account.account_invoice_details, name="account_invoice_details"),
+    path("account/delete/", account.account_delete_view, name="account_delete"),
     path("usage/", usage.usage_page, name="usage"),
     path("usage/export.csv", exports.usage_export, name="usage_export"),
     path("keys/<int:pk>/usage.csv", exports.api_key_usage_export, name="api_key_usage_export"),

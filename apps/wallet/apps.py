@@ -7,6 +7,7 @@ class WalletConfig(AppConfig):
     verbose_name = _("Pay-as-you-go wallet")
 
     def ready(self):
+        from apps.accounts.hooks import account_closing
         from apps.billing.hooks import provider_payment_disputed
         from apps.billing.models import PaymentPurpose
         from apps.billing.services import register_payment_handlers
@@ -14,6 +15,7 @@ class WalletConfig(AppConfig):
         from apps.wallet import dispute_handlers, jobs, services, tasks
 
         provider_payment_disputed.register(dispute_handlers.on_payment_disputed)
+        account_closing.register(services.wallet_close_for_account)
 
         register_payment_handlers(
             PaymentPurpose.TOPUP, on_success=services.wallet_topup_fulfil, on_failure=None

@@ -24,7 +24,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",
     "django_htmx",
+    "django_countries",
     "template_partials",
     "rest_framework",
     "drf_spectacular",
@@ -57,6 +59,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.console.middleware.HtmxLoginRedirectMiddleware",
+    "apps.accounts.middleware.StaffMfaRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -105,10 +108,40 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGOUT_REDIRECT_URL = "pricing"
+# allauth's rate limits (its defaults, written out): a sign-in with a wrong password counts against the
+# address (5 in FLOWPORT_LOGIN_LOCKOUT_SECONDS) and the client IP (10 a minute); the first refusal in a
+# window e-mails the address's owner (templates/account/email/login_lockout_*.txt).
+FLOWPORT_LOGIN_LOCKOUT_SECONDS = env.int("FLOWPORT_LOGIN_LOCKOUT_SECONDS", default=300)
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": f"10/m/ip,5/{FLOWPORT_LOGIN_LOCKOUT_SECONDS}s/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "reauthenticate": "10/m/user",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "confirm_email": "1/180s/key",
+}
+# Creating/rotating keys, changing the payment method and deleting the account need a sign-in or a
+# re-authentication within this many seconds (apps/console/decorators.py).
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("ACCOUNT_REAUTHENTICATION_TIMEOUT", default=300)
 # Two-factor sign-in (allauth.mfa, managed at /accounts/2fa/): TOTP authenticator apps with recovery codes.
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# Passkeys: a second factor, and (a key registered as "passwordless", with user verification) a sign-in
+# without a password from the log-in page. WebAuthn needs HTTPS; `make run` (http://localhost) allows it.
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
 MFA_TOTP_ISSUER = "Flowport"
 MFA_RECOVERY_CODE_COUNT = 10
+# Sessions are recorded at sign-in (IP, browser); not tracked on every request (a write per page view).
+USERSESSIONS_TRACK_ACTIVITY = False
+# Staff without two-factor sign-in are sent to set it up before any admin page (on in production).
+FLOWPORT_ADMIN_REQUIRE_MFA = env.bool("FLOWPORT_ADMIN_REQUIRE_MFA", default=False)
+
+# A deleted account's records that the law requires (payments, receipts, refunds, ledger, usage, audit,
+# the invoice details on receipts) are kept this long, then `accounts.purge_retained` clears the invoice details.
+FLOWPORT_DELETED_ACCOUNT_RETENTION_DAYS = env.int("FLOWPORT_DELETED_ACCOUNT_RETENTION_DAYS", default=3650)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -161,6 +194,10 @@ CELERY_BEAT_SCHEDULE["usage-release-stale-reservations"] = {
 CELERY_BEAT_SCHEDULE["refunds-sync-processing"] = {
     "task": "apps.refunds.tasks.refunds_sync_processing",
     "schedule": timedelta(minutes=10),
+}
+CELERY_BEAT_SCHEDULE["accounts-purge-retained"] = {
+    "task": "accounts.purge_retained",
+    "schedule": timedelta(days=1),
 }
 CELERY_BEAT_SCHEDULE["usage-roll-expired-windows"] = {
     "task": "usage.roll_expired_windows",

@@ -29,3 +29,6 @@ if not GATEWAY_TOKEN:  # noqa: F405
 
 # The in-process scheduler runs every job each minute: keep Celery's per-task success lines out of the console.
 LOGGING["loggers"] = {"celery.app.trace": {"level": "WARNING"}}  # noqa: F405
+
+# Passkeys over plain http://localhost (browsers allow WebAuthn there; allauth's fido2 server must too).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True

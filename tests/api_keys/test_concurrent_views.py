@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from apps.api_keys.models import ApiKey
+from tests.helpers import sign_in
 from tests.threads import run_together
 
 TABS = 6
@@ -14,7 +15,7 @@ def test_concurrent_key_creations_from_the_console_all_succeed(user):
     clients = []
     for _ in range(TABS):
         client = Client()
-        client.force_login(user)
+        sign_in(client, user)
         clients.append(client)
 
     def create(index: int) -> tuple[int, bool]:

@@ -368,13 +368,26 @@ class FakeStripe:
                 "id": self.new_id("cus"),
                 "object": "customer",
                 "email": params.get("email"),
+                "name": params.get("name"),
+                "address": self._address(params.get("address")),
                 "metadata": params.get("metadata", {}),
                 "livemode": False,
                 "created": int(time.time()),
-                "invoice_settings": {"default_payment_method": None},
+                "invoice_settings": {
+                    "default_payment_method": None,
+                    "custom_fields": (params.get("invoice_settings") or {}).get("custom_fields") or None,
+                },
                 "test_clock": params.get("test_clock"),
             }
         )
+
+    @staticmethod
+    def _address(address) -> dict | None:
+        """A Customer's address as Stripe stores it ("" or absent: none; missing parts are null)."""
+        if not address:
+            return None
+        parts = ("city", "country", "line1", "line2", "postal_code", "state")
+        return {part: address.get(part) or None for part in parts}
 
     def api_get_customers(self, params, id):
         return self.get(id, "customer")
@@ -880,6 +893,12 @@ class FakeStripe:
     def api_post_customers_id(self, params, id):
         customer = self.get(id, "customer")
         settings_ = params.get("invoice_settings") or {}
+        if "name" in params:  # "" unsets, as in Stripe
+            customer["name"] = params["name"] or None
+        if "address" in params:
+            customer["address"] = self._address(params["address"])
+        if "custom_fields" in settings_:
+            customer["invoice_settings"]["custom_fields"] = settings_["custom_fields"] or None
         if "default_payment_method" in settings_:
             self.get(settings_["default_payment_method"], "payment_method")
             customer["invoice_settings"]["default_payment_method"] = settings_["default_payment_method"]
@@ -935,7 +954,9 @@ class FakeStripe:
                 split = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode() if length else ""
-                params = parse_form(parse_qsl(split.query, keep_blank_values=True) + parse_qsl(body))
+                params = parse_form(
+                    parse_qsl(split.query, keep_blank_values=True) + parse_qsl(body, keep_blank_values=True)
+                )  # "" unsets a field, as in Stripe
                 idem = self.headers.get("Idempotency-Key")
                 api_key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
                 with fake.lock:

@@ -9,6 +9,7 @@ from apps.api_keys.services import api_key_authenticate, api_key_hash
 from apps.core.models import AuditEvent
 from tests.accounts.factories import UserFactory
 from tests.api_keys.factories import make_key
+from tests.helpers import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -253,7 +254,7 @@ def test_every_mutation_needs_csrf(user, action, args, data):
 
 def test_the_csrf_token_in_the_section_lets_an_htmx_post_through(user):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
+    sign_in(client, user)
     html = client.get(PAGE).content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
     response = client.post(

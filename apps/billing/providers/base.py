@@ -74,6 +74,11 @@ class PaymentProvider(ABC):
         cannot close a checkout answer False and it stays open."""
         return False
 
+    def customer_update_invoice_details(self, *, account) -> None:
+        """Send the account's invoice details (legal name, address, tax ID) to the provider's customer,
+        so the provider's own invoices carry them. Providers without customers do nothing."""
+        return
+
     # Subscriptions (SUBSCRIPTION_CONTRACT). Our `Subscription` and `Plan` rows; amounts come from `payment`.
 
     @abstractmethod

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from apps.accounts.models import InvoiceDetails
 from apps.billing.providers.base import (
     ChargeResult,
     CheckoutSession,
@@ -123,6 +124,36 @@ def invoice_subscription_id(invoice) -> str:
     return details.get("subscription") or invoice.get("subscription") or ""
 
 
+TAX_ID_FIELD_NAME = "Tax ID"  # an invoice custom field: Stripe prints it on every invoice of the customer
+
+
+def customer_invoice_params(account, *, creating: bool) -> dict:
+    """The Customer fields that carry the account's invoice details: `name`, `address` and the tax ID
+    as an invoice custom field (a typed `tax_id` object would need Stripe's per-country type, which the
+    portal does not ask for). On update, empty values clear what Stripe holds ("" unsets in Stripe's API)."""
+    details = InvoiceDetails.objects.filter(account=account).first() or InvoiceDetails(account=account)
+    params: dict = {}
+    if details.legal_name or not creating:
+        params["name"] = details.legal_name
+    has_address = details.address_line1 and details.country
+    if has_address:
+        params["address"] = {
+            "line1": details.address_line1,
+            "line2": details.address_line2,
+            "city": details.city,
+            "postal_code": details.postal_code,
+            "state": details.region,
+            "country": str(details.country.code),
+        }
+    elif not creating:
+        params["address"] = ""
+    if details.tax_id:
+        params["invoice_settings"] = {"custom_fields": [{"name": TAX_ID_FIELD_NAME, "value": details.tax_id}]}
+    elif not creating:
+        params["invoice_settings"] = {"custom_fields": ""}
+    return params
+
+
 class StripeProvider(PaymentProvider):
     name = "stripe"
 
@@ -139,7 +170,11 @@ class StripeProvider(PaymentProvider):
         if existing:
             return existing[0]
         data = self.client.v1.customers.create(
-            params={"email": account.email, "metadata": {"flowport_account": str(account.pk)}},
+            params={
+                "email": account.email,
+                "metadata": {"flowport_account": str(account.pk)},
+                **customer_invoice_params(account, creating=True),
+            },
             options={"idempotency_key": f"flowport:customer:{account.pk}:{'live' if livemode else 'test'}"},
         )
         try:
@@ -150,6 +185,21 @@ class StripeProvider(PaymentProvider):
         except IntegrityError:  # a concurrent first checkout stored it first (same idempotent customer)
             pass
         return Customer.objects.filter(subscriber=account, livemode=livemode).values_list("id", flat=True)[0]
+
+    def customer_update_invoice_details(self, *, account) -> None:
+        """Update the account's Stripe Customer (if it has one yet; a new one gets them at creation)."""
+        from djstripe.models import Customer
+
+        livemode = bool(settings.STRIPE_LIVE_MODE)
+        customer_id = (
+            Customer.objects.filter(subscriber=account, livemode=livemode)
+            .values_list("id", flat=True)
+            .first()
+        )
+        if customer_id:
+            self.client.v1.customers.update(
+                customer_id, params=customer_invoice_params(account, creating=False)
+            )
 
     # -- one-off payments (top-ups) ----------------------------------------------------------------------
     def start_checkout(self, *, payment, methods=("card",), save_method=False) -> CheckoutSession:

@@ -22,6 +22,7 @@ from apps.api_keys.services import (
     api_key_rotate,
     api_key_set_status,
 )
+from apps.console.decorators import sensitive_action
 from apps.console.forms.api_keys import ApiKeyNameForm
 from apps.console.forms.usage import UsageRangeForm
 from apps.console.selectors import api_key_section, management_api_help
@@ -134,6 +135,7 @@ def management_keys(request):
 
 @login_required
 @require_POST
+@sensitive_action
 def api_key_create_view(request, kind):
     if kind not in ApiKeyKind.values:
         raise Http404
@@ -205,6 +207,7 @@ def api_key_set_status_view(request, pk):
 
 
 @login_required
+@sensitive_action(allow_get=True)  # the no-JS confirmation page is a GET
 def api_key_rotate_view(request, pk):
     key = _key_or_404(request, pk)
     next_url = _next_url(request, key.kind)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from apps.api_keys.models import ApiKeyKind
 from apps.api_keys.services import api_key_create
+from apps.console.decorators import sensitive_action
 from apps.console.forms.api_keys import ApiKeyNameForm
 from apps.console.selectors import extra_usage_section
 from apps.core.exceptions import ApplicationError
@@ -67,6 +68,7 @@ def extra_usage_enable_view(request):
 
 @login_required
 @require_POST
+@sensitive_action
 def extra_usage_create_key_view(request):
     """Create a pay-as-you-go key right in the dialog and select it; its secret is shown once."""
     form = ApiKeyNameForm(request.POST)

@@ -12,6 +12,7 @@ from apps.api_keys.models import ApiKeyKind
 from apps.billing.forms import SandboxCardForm
 from apps.billing.selectors import payment_method_default
 from apps.billing.services import payment_method_save
+from apps.console.decorators import sensitive_action
 from apps.console.forms.wallet import AutoTopUpForm, LowBalanceAlertForm, TopUpForm
 from apps.console.selectors import api_key_section
 from apps.core.exceptions import ApplicationError
@@ -177,6 +178,7 @@ def payg_low_balance_alert(request):
 
 @login_required
 @require_POST
+@sensitive_action
 def payg_sandbox_card(request):
     """Sandbox only: save a test card for auto top-up (Stripe saves cards at top-up checkout)."""
     if settings.PAYMENT_PROVIDER != "sandbox":

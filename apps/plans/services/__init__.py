@@ -21,6 +21,7 @@ from apps.plans.services.changes import (
 from apps.plans.services.common import subscription_audit, subscription_create_free, subscription_lock
 from apps.plans.services.flow_rates import FLOW_RATE_NOT_POSITIVE, flow_rate_create
 from apps.plans.services.renewals import (
+    subscription_close_for_account,
     subscription_drop_to_free,
     subscription_expire_grace,
     subscription_grace_deadline,
@@ -33,6 +34,7 @@ __all__ = [
     "flow_rate_create",
     "UpgradePreview",
     "subscription_audit",
+    "subscription_close_for_account",
     "subscription_drop_to_free",
     "subscription_create_free",
     "subscription_expire_grace",

@@ -1,5 +1,6 @@
 """Period end: renewal (sandbox), scheduled changes, failed renewals and grace, provider sync, drop to Free."""
 
+import copy
 import logging
 from datetime import datetime, timedelta
 
@@ -240,3 +241,27 @@ def subscription_sync_from_provider(
             details={"provider_status": status, "changed": changed},
         )
     return subscription
+
+
+def subscription_close_for_account(*, account, now: datetime) -> dict:
+    """`account_closing` handler: the deleted account goes to Free at once and never renews.
+
+    Immediately, not at period end: nobody can use the plan once the account is deleted (keys deleted,
+    sign-in impossible), so keeping it would only leave a renewal to charge. Unused time is not refunded
+    here (a refund within its window is requested before deleting, SPEC §4 / refunds). The provider's
+    subscription is canceled after commit, without proration (a provider error is logged; the provider's
+    own webhook or staff finish it).
+    """
+    subscription = Subscription.objects.get(account=account)
+    ended = copy.copy(subscription)  # keeps the provider id that dropping to Free clears
+    subscription_drop_to_free(subscription=subscription, reason="account_deleted", actor=account, now=now)
+    if ended.external_id:
+        transaction.on_commit(lambda: _provider_cancel_after_deletion(ended))
+    return {"plan": ended.plan.tier, "subscription_status": ended.status}
+
+
+def _provider_cancel_after_deletion(ended: Subscription) -> None:
+    try:
+        get_provider().subscription_cancel_now(subscription=ended)
+    except Exception:  # the deletion stands; staff see the log
+        logger.exception("Canceling provider subscription %s of a deleted account failed", ended.external_id)

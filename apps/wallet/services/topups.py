@@ -224,7 +224,7 @@ def wallet_auto_topup_update(
     audit_record(
         event_type="wallet.auto_topup_updated",
         account=account,
-        actor=actor,
+        actor=actor or account,  # the owner's own setting unless staff changed it
         subject=wallet,
         details={"enabled": enabled, "threshold": str(threshold), "amount": str(amount)},
     )
@@ -247,8 +247,25 @@ def wallet_low_balance_alert_update(*, account, enabled: bool, threshold: Decima
     audit_record(
         event_type="wallet.low_balance_alert_updated",
         account=account,
-        actor=actor,
+        actor=actor or account,  # the owner's own setting unless staff changed it
         subject=wallet,
         details={"enabled": enabled, "threshold": str(threshold)},
     )
     return wallet
+
+
+def wallet_close_for_account(*, account, now) -> dict:
+    """`account_closing` handler: auto top-up and the low-balance alert turn off (nothing charges or
+    e-mails a deleted account). The balance stays on the ledger, which is kept; it is not paid out."""
+    if not Wallet.objects.filter(account=account).exists():
+        return {"wallet_top_up_usd": "0.000000", "wallet_bonus_usd": "0.000000"}
+    wallet = wallet_lock(account=account)
+    facts = {
+        "wallet_top_up_usd": str(wallet.top_up_balance),
+        "wallet_bonus_usd": str(wallet.bonus_balance),
+    }
+    if wallet.auto_topup_enabled or wallet.low_balance_alert_enabled:
+        wallet.auto_topup_enabled = False
+        wallet.low_balance_alert_enabled = False
+        _save(wallet, ["auto_topup_enabled", "low_balance_alert_enabled"])
+    return facts
