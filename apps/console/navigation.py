@@ -9,6 +9,8 @@ CONSOLE_NAV = [
     ("console:payg", _("Pay-as-you-go")),
     ("console:usage", _("Usage")),
     ("console:management_keys", _("Management keys")),
+    ("console:notifications", _("Notifications")),
+    ("console:webhooks", _("Webhooks")),
 ]
 
 

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from apps.console.views import api_keys, exports, extra_usage, home, payg, refunds, subscription, usage
+from apps.console.views import (
+    api_keys,
+    exports,
+    extra_usage,
+    home,
+    notifications,
+    payg,
+    refunds,
+    subscription,
+    usage,
+)
 
 app_name = "console"
 
@@ -35,5 +45,11 @@ urlpatterns = [
     path("usage/export.csv", exports.usage_export, name="usage_export"),
     path("keys/<int:pk>/usage.csv", exports.api_key_usage_export, name="api_key_usage_export"),
     path("billing/history.csv", exports.billing_history_export, name="billing_history_export"),
+    path("notifications/", notifications.inbox, name="notifications"),
+    path("notifications/preferences/", notifications.preferences, name="notification_preferences"),
+    path("webhooks/", notifications.webhooks_page, name="webhooks"),
+    path("webhooks/create/", notifications.webhook_create, name="webhook_create"),
+    path("webhooks/<uuid:public_id>/", notifications.webhook_detail, name="webhook_detail"),
+    path("webhooks/<uuid:public_id>/<str:action>/", notifications.webhook_action, name="webhook_action"),
     path("payg/transactions.csv", exports.wallet_transactions_export, name="wallet_transactions_export"),
 ]

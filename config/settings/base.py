@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "djstripe",
+    "anymail",
     "apps.core",
     "apps.accounts",
     "apps.plans",
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "apps.usage",
     "apps.refunds",
     "apps.extra_usage",
+    "apps.notifications",
     "apps.management_api",
     "apps.console",
 ]
@@ -127,6 +129,15 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Flowport <billing@flowport.local>")
+# E-mail providers through django-anymail: set EMAIL_BACKEND to e.g. anymail.backends.amazon_ses.EmailBackend
+# or anymail.backends.postmark.EmailBackend and its credentials in ANYMAIL_* variables (anymail's docs).
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in env.ENVIRON.items()
+    if key.startswith("ANYMAIL_") and key != "ANYMAIL_SETTINGS"
+}
+# The name e-mails and the console are branded with; e-mail links are built from SITE_URL.
+FLOWPORT_SITE_NAME = env("FLOWPORT_SITE_NAME", default="Flowport")
 
 # Redis: caches (RPM and management API counters) when configured, process memory otherwise.
 REDIS_URL = env("REDIS_URL", default="")
@@ -160,6 +171,10 @@ CELERY_BEAT_SCHEDULE["usage-release-stale-reservations"] = {
 CELERY_BEAT_SCHEDULE["refunds-sync-processing"] = {
     "task": "apps.refunds.tasks.refunds_sync_processing",
     "schedule": timedelta(minutes=10),
+}
+CELERY_BEAT_SCHEDULE["notifications-webhook-retries"] = {
+    "task": "apps.notifications.tasks.webhook_deliveries_retry_due",
+    "schedule": timedelta(minutes=1),
 }
 CELERY_BEAT_SCHEDULE["usage-roll-expired-windows"] = {
     "task": "usage.roll_expired_windows",
@@ -215,6 +230,11 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 PAYMENT_PROVIDER = "stripe" if STRIPE_SECRET_KEY else "sandbox"
 # Absolute base for links handed to Stripe (Checkout success/cancel URLs).
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
+
+# Customer webhooks (SPEC §15): per-attempt timeout, and whether endpoints may be private, loopback or
+# link-local addresses (and plain http): local development and tests only, never in production.
+FLOWPORT_WEBHOOK_TIMEOUT_SECONDS = 10
+FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
 
 # The inference gateway's service token (SPEC §7).
 GATEWAY_TOKEN = env("GATEWAY_TOKEN", default="")

@@ -14,6 +14,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)  # no
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)  # noqa: F405
 SECRET_KEY = env("SECRET_KEY")
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS = False  # webhook URLs resolving to private addresses are refused
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
