@@ -83,7 +83,11 @@ def test_the_preferences_page_turns_channels_off_and_they_are_respected(
     assert response.status_code == 302
     settings_row = NotificationSettings.objects.get(account=user)
     assert settings_row.quota_thresholds == [60, 90]
-    assert settings_row.channels["security.api_key_created"] == {"email": False, "inbox": True, "webhook": False}
+    assert settings_row.channels["security.api_key_created"] == {
+        "email": False,
+        "inbox": True,
+        "webhook": False,
+    }
 
     with django_capture_on_commit_callbacks(execute=True):
         api_key_create(account=user, kind=ApiKeyKind.SUBSCRIPTION, name="ci")

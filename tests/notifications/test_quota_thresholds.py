@@ -121,4 +121,8 @@ def test_concurrent_settles_fire_each_threshold_exactly_once(settings, fast):
     )
     assert raised(results) == []  # 20 × 0.5 Flows = 10 Flows: 80%, 95% and 100% each crossed once
     assert sorted(threshold for _window, threshold, _used in fired(account)) == [80, 95, 100]
-    assert sorted(used for _window, _threshold, used in fired(account)) == ["10.000000", "8.000000", "9.500000"]
+    assert sorted(used for _window, _threshold, used in fired(account)) == [
+        "10.000000",
+        "8.000000",
+        "9.500000",
+    ]
