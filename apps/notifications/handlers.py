@@ -6,11 +6,13 @@ in a savepoint and logs, never raises: a notification problem never rolls back t
 """
 
 import logging
+from collections import OrderedDict
 
 from django.db import transaction
 
 from apps.accounts.models import BLOCKED_STATUSES, AccountStatus
 from apps.billing.models import Payment, PaymentPurpose
+from apps.notifications.models import Notification
 from apps.notifications.services import notification_create
 
 logger = logging.getLogger("flowport.notifications")
@@ -87,10 +89,62 @@ def _api_key(event) -> tuple[str, dict] | None:
     return None
 
 
+def extra_usage_key(window: str, started_at: str) -> str:
+    return f"extra_usage:{window}:{started_at}"
+
+
+def _extra_usage_returned(event) -> None:
+    """The window that sent requests to Extra Usage rolled: they return to the subscription."""
+    window, started = event.details.get("window"), event.details.get("started_at")
+    engaged = Notification.objects.filter(
+        account_id=event.account_id, dedupe_key=extra_usage_key(window, started)
+    )
+    if engaged.exists():
+        notification_create(
+            account=event.account,
+            kind="extra_usage.returned",
+            data={"window": window},
+            dedupe_key=f"extra_usage_returned:{window}:{started}",
+        )
+
+
+# Extra Usage notices already recorded, seen by this process (a request billed to Extra Usage asks
+# again on every authorize; this keeps the repeats off the database). Bounded.
+_ENGAGED_SEEN: OrderedDict[tuple[int, str], None] = OrderedDict()
+_ENGAGED_SEEN_MAX = 10_000
+
+
+def on_extra_usage_engaged(*, account_id: int, window) -> None:
+    """usage.extra_usage_engaged (inside authorize's transaction): once per blocking window instance."""
+    from apps.accounts.models import User
+
+    key = extra_usage_key(str(window.kind), window.started_at.isoformat() if window.started_at else "")
+    if (account_id, key) in _ENGAGED_SEEN:
+        return
+    try:
+        with transaction.atomic():
+            notification_create(
+                account=User.objects.get(pk=account_id),
+                kind="extra_usage.engaged",
+                data={
+                    "window": str(window.kind),
+                    "resets_at": window.resets_at.isoformat() if window.resets_at else None,
+                },
+                dedupe_key=key,
+            )
+    except Exception:
+        logger.exception("Extra Usage notification for account %s failed", account_id)
+        return
+    _ENGAGED_SEEN[(account_id, key)] = None
+    if len(_ENGAGED_SEEN) > _ENGAGED_SEEN_MAX:
+        _ENGAGED_SEEN.popitem(last=False)
+
+
 def _translate(event) -> tuple[str, dict] | None:
     """(kind, data) for an audit event a customer is told about, or None."""
     event_type, details = event.event_type, event.details
     if event_type == "quota.restored":
+        _extra_usage_returned(event)
         return "quota.restored", {"window": details.get("window"), "used_flows": details.get("used_flows")}
     if event_type == "payment.succeeded" and details.get("purpose") in (
         PaymentPurpose.TOPUP,

@@ -84,6 +84,27 @@ def _quota_restored(data: dict) -> Text:
     )
 
 
+def _extra_usage_engaged(data: dict) -> Text:
+    values = {"window": _window(data["window"]), "resets": _when(data.get("resets_at"))}
+    return Text(
+        _("Extra Usage took over"),
+        _(
+            "Your %(window)s is used up, so requests are now billed to your pay-as-you-go wallet through "
+            "Extra Usage. They return to your subscription when the window resets at %(resets)s."
+        )
+        % values,
+    )
+
+
+def _extra_usage_returned(data: dict) -> Text:
+    values = {"window": _window(data["window"])}
+    return Text(
+        _("Requests are back on your subscription"),
+        _("Your %(window)s has reset: requests are billed to your subscription again, not to Extra Usage.")
+        % values,
+    )
+
+
 def _low_balance(data: dict) -> Text:
     values = {"balance": _usd(data["balance_usd"]), "threshold": _usd(data["threshold_usd"])}
     return Text(
@@ -284,6 +305,21 @@ KINDS: dict[str, Kind] = {
             gettext_lazy("Quota window reset"),
             _quota_restored,
             "console:usage",
+            email=False,
+        ),
+        Kind(
+            "extra_usage.engaged",
+            "quota",
+            gettext_lazy("Extra Usage took over"),
+            _extra_usage_engaged,
+            "console:subscription",
+        ),
+        Kind(
+            "extra_usage.returned",
+            "quota",
+            gettext_lazy("Requests returned to the subscription"),
+            _extra_usage_returned,
+            "console:subscription",
             email=False,
         ),
         Kind("wallet.low_balance", "wallet", gettext_lazy("Low balance"), _low_balance, "console:payg"),

@@ -42,3 +42,9 @@ def quota_usage_check(*, account_id: int, windows: list[WindowUsage]) -> None:
     ]
     if due:
         quota_usage_settled.send(account_id=account_id, windows=due)
+
+
+# send(account_id=..., window=<the blocking window with the latest reset: kind, started_at, resets_at>)
+# inside authorize's transaction, when a request went to Extra Usage because the subscription's
+# windows had no room (notifications: "Extra Usage took over", once per window instance).
+extra_usage_engaged = Hook("usage.extra_usage_engaged")

@@ -25,6 +25,8 @@ SAMPLES = {
         "resets_at": NOW,
     },
     "quota.restored": {"window": "weekly", "used_flows": "12.500000"},
+    "extra_usage.engaged": {"window": "five_hour", "resets_at": NOW},
+    "extra_usage.returned": {"window": "five_hour"},
     "wallet.low_balance": {"balance_usd": "2.50", "threshold_usd": "3.00"},
     "wallet.auto_topup_succeeded": {"amount_usd": "25.00", "receipt_number": "FP-2026-0000001"},
     "wallet.auto_topup_failed": {"amount_usd": "25.00", "reason": "card declined"},

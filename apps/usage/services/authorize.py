@@ -24,6 +24,7 @@ from apps.usage.exceptions import (
     RateLimited,
     RequestConflict,
 )
+from apps.usage.hooks import extra_usage_engaged
 from apps.usage.models import (
     WINDOW_KINDS,
     Decision,
@@ -285,6 +286,11 @@ def _authorize_subscription(
                     request_id=request_id,
                     now=now,
                 )
+                if reservation is not None:
+                    latest = max(
+                        blocking, key=lambda window: (window.resets_at is not None, window.resets_at)
+                    )
+                    extra_usage_engaged.send(account_id=account.pk, window=latest)
                 if reservation is None:
                     resets = [window.resets_at for window in blocking if window.resets_at is not None]
                     refusal = QuotaExceeded(
