@@ -274,3 +274,22 @@ def test_the_console_refuses_a_private_url_with_a_form_error(client, user, passw
     assert response.status_code == 200
     assert "private" in response.content.decode()
     assert WebhookEndpoint.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_staff_see_endpoints_and_deliveries_in_admin_without_the_secret(
+    admin_client, user, receiver, django_capture_on_commit_callbacks
+):
+    created = endpoint_for(user, receiver.url)
+    fire(user, django_capture_on_commit_callbacks)
+    delivery = WebhookDelivery.objects.get()
+    for path in (
+        "/admin/notifications/webhookendpoint/",
+        f"/admin/notifications/webhookendpoint/{created.endpoint.pk}/change/",
+        "/admin/notifications/webhookdelivery/",
+        f"/admin/notifications/webhookdelivery/{delivery.pk}/change/",
+        "/admin/notifications/notification/",
+    ):
+        response = admin_client.get(path)
+        assert response.status_code == 200, path
+        assert created.secret not in response.content.decode()
