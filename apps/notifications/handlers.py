@@ -173,8 +173,19 @@ def _translate(event) -> tuple[str, dict] | None:
     return None
 
 
+# The audit events some notification is made from (anything else returns before any query).
+RELEVANT = (
+    "quota.restored",
+    "payment.succeeded",
+    "subscription.",
+    "refund.",
+    "account.status_changed",
+    "api_key.",
+)
+
+
 def on_audit_recorded(*, event) -> None:
-    if event.account_id is None:
+    if event.account_id is None or not event.event_type.startswith(RELEVANT):
         return
     try:
         with transaction.atomic():

@@ -245,7 +245,9 @@ def _send(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime
             headers=headers,
             timeout=settings.FLOWPORT_WEBHOOK_TIMEOUT_SECONDS,
             allow_redirects=False,
+            stream=True,  # the answer's body is never read: only its status counts
         )
+        response.close()
     except WebhookUrlRefused as error:
         return AttemptOutcome(False, None, 0, str(error.message))
     except requests.Timeout:
@@ -335,6 +337,8 @@ def webhook_delivery_resend(*, account, delivery_id: int, now: datetime | None =
     )
     if delivery is None:
         raise NotFoundError(_("No webhook delivery with this id in this account."))
+    if not WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, enabled=True).exists():
+        raise ApplicationError(_("Enable the endpoint again before resending."), code="endpoint_disabled")
     delivery.status, delivery.attempts, delivery.next_attempt_at = DeliveryStatus.PENDING, 0, now
     delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
     delivery_pk = delivery.pk

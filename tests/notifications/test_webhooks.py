@@ -293,3 +293,35 @@ def test_staff_see_endpoints_and_deliveries_in_admin_without_the_secret(
         response = admin_client.get(path)
         assert response.status_code == 200, path
         assert created.secret not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_console_delivery_log_resends_and_enables(
+    client, user, receiver, django_capture_on_commit_callbacks
+):
+    created = endpoint_for(user, receiver.url)
+    fire(user, django_capture_on_commit_callbacks)
+    delivery = WebhookDelivery.objects.get()
+    client.force_login(user)
+    page = client.get(f"/console/webhooks/{created.endpoint.public_id}/").content.decode()
+    assert 'data-testid="delivery"' in page and "wallet.low_balance" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/console/webhooks/{created.endpoint.public_id}/resend/", {"delivery": str(delivery.pk)}
+        )
+    assert response.status_code == 302
+    assert len(receiver.requests) == 2
+
+    WebhookEndpoint.objects.filter(pk=created.endpoint.pk).update(enabled=False)
+    response = client.post(
+        f"/console/webhooks/{created.endpoint.public_id}/resend/", {"delivery": str(delivery.pk)}, follow=True
+    )
+    assert "Enable the endpoint again before resending." in response.content.decode()
+    assert len(receiver.requests) == 2
+    client.post(f"/console/webhooks/{created.endpoint.public_id}/enable/")
+    assert WebhookEndpoint.objects.get(pk=created.endpoint.pk).enabled is True
+    assert client.post(f"/console/webhooks/{created.endpoint.public_id}/nope/").status_code == 404
+    assert (
+        client.post(f"/console/webhooks/{created.endpoint.public_id}/resend/", {"delivery": "x"}).status_code
+        == 404
+    )

@@ -7,6 +7,8 @@
 `GET  webhooks/<id>/`                         one endpoint and its delivery log; POST resend/enable/delete
 """
 
+import uuid
+
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -36,27 +38,19 @@ def _inbox_rows(page) -> list[dict]:
 
 @login_required
 def inbox(request):
-    if request.method == "POST":
-        public_id = request.POST.get("notification") or None
-        try:
-            services.notification_mark_read(account=request.user, public_id=public_id)
-        except Exception as error:  # a malformed id is not a server error
-            if public_id is None:
-                raise
-            raise Http404 from error
-        if request.htmx:
-            response = render(request, "console/notifications/_bell.html", _bell_context(request))
-            response["HX-Refresh"] = "true"
-            return response
-        return redirect(request.POST.get("next") or "console:notifications")
+    if request.method == "POST":  # one notification ("notification": its id) or all of them
+        public_id = None
+        if request.POST.get("notification"):
+            try:
+                public_id = uuid.UUID(request.POST["notification"])
+            except ValueError as error:
+                raise Http404 from error
+        services.notification_mark_read(account=request.user, public_id=public_id)
+        return redirect("console:notifications")
     paginator = Paginator(selectors.notification_inbox(account=request.user), INBOX_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     context = {"page_obj": page, "rows": _inbox_rows(page)}
     return render(request, "console/notifications/inbox.html", context)
-
-
-def _bell_context(request) -> dict:
-    return {"notifications_unread": selectors.notification_unread_count(account=request.user)}
 
 
 @login_required
@@ -144,7 +138,10 @@ def webhook_action(request, public_id, action):
             webhooks.webhook_delivery_resend(account=request.user, delivery_id=delivery_id)
         except (ValueError, NotFoundError) as error:
             raise Http404 from error
-        messages.success(request, _("The delivery was sent again."))
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The delivery was sent again."))
     else:
         raise Http404
     return redirect("console:webhook_detail", public_id=endpoint.public_id)
