@@ -325,3 +325,25 @@ def test_the_console_delivery_log_resends_and_enables(
         client.post(f"/console/webhooks/{created.endpoint.public_id}/resend/", {"delivery": "x"}).status_code
         == 404
     )
+
+
+@pytest.mark.django_db
+def test_the_task_schedules_the_next_attempt_at_its_backoff_time(user, receiver, monkeypatch):
+    """With a worker, a failed attempt re-enqueues the task with eta = the delivery's next attempt."""
+    from apps.notifications import tasks
+
+    receiver.status = 503
+    endpoint_for(user, receiver.url)
+    notification_create(account=user, kind="wallet.low_balance", data=LOW)  # on_commit not run: pending
+    delivery = WebhookDelivery.objects.get()
+    scheduled = []
+    monkeypatch.setattr(
+        tasks.webhook_delivery_attempt_task, "apply_async", lambda args, eta: scheduled.append((args, eta))
+    )
+    assert tasks.webhook_delivery_attempt_task.run(delivery.pk) == DeliveryStatus.RETRYING
+    delivery.refresh_from_db()
+    assert scheduled == [((delivery.pk,), delivery.next_attempt_at)]
+    assert delivery.next_attempt_at - delivery.last_attempt_at == webhooks.RETRY_DELAYS[0]
+    # The beat job finds it once it is due, not before.
+    assert webhooks.webhook_deliveries_due(now=delivery.next_attempt_at - timedelta(seconds=1)) == []
+    assert webhooks.webhook_deliveries_due(now=delivery.next_attempt_at) == [delivery.pk]
