@@ -292,12 +292,15 @@ def _endpoint_disabled(data: dict) -> Text:
 KINDS: dict[str, Kind] = {
     kind.code: kind
     for kind in [
+        # Quota alerts come every window (up to three per 5 hours): inbox and webhooks by default, e-mail
+        # when the customer asks for it. Money, account and security e-mails are on by default.
         Kind(
             "quota.threshold",
             "quota",
             gettext_lazy("Quota threshold reached"),
             _quota_threshold,
             "console:usage",
+            email=False,
         ),
         Kind(
             "quota.restored",

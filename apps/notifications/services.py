@@ -158,6 +158,7 @@ def notification_mark_read(*, account, public_id=None, now: datetime | None = No
 # account id → (thresholds, monotonic expiry). A change in this process takes effect at once, in
 # others within THRESHOLDS_TTL seconds.
 THRESHOLDS_TTL = 60.0
+THRESHOLDS_MAX_ACCOUNTS = 50_000
 _THRESHOLDS: dict[int, tuple[tuple[int, ...], float]] = {}
 
 
@@ -169,6 +170,8 @@ def _account_thresholds(account_id: int) -> tuple[int, ...]:
     row = NotificationSettings.objects.filter(account_id=account_id).only("quota_thresholds").first()
     thresholds = tuple(row.quota_thresholds) if row is not None and row.quota_thresholds else None
     thresholds = thresholds or kinds.DEFAULT_QUOTA_THRESHOLDS
+    if len(_THRESHOLDS) >= THRESHOLDS_MAX_ACCOUNTS:
+        _THRESHOLDS.clear()
     _THRESHOLDS[account_id] = (thresholds, clock + THRESHOLDS_TTL)
     return thresholds
 

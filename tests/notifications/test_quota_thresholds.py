@@ -14,6 +14,9 @@ from tests.api_keys.factories import make_key
 from tests.helpers import raised, run_concurrently
 from tests.usage.factories import cent_rate, make_plan, put_on_plan
 
+# Also on the embedded SQLite default (there every settle takes the full path).
+pytestmark = pytest.mark.sqlite
+
 CHAT = "deepseek/deepseek-chat"
 
 
@@ -126,3 +129,24 @@ def test_concurrent_settles_fire_each_threshold_exactly_once(settings, fast):
         "8.000000",
         "9.500000",
     ]
+
+
+@pytest.mark.django_db
+def test_quota_emails_are_off_by_default_and_sent_when_chosen(
+    user, ten_flow_window, metering_path, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        spend(ten_flow_window, "a", "0.08", now)  # 80%: inbox only by default
+    assert mail.outbox == []
+    notification_settings_update(
+        account=user,
+        channels={"quota.threshold": {"email": True, "inbox": True, "webhook": True}},
+        quota_thresholds=[80, 95, 100],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        spend(ten_flow_window, "b", "0.015", now)  # 9.5 of 10: 95%
+    assert [message.subject for message in mail.outbox] == ["Flowport: You have used 95% of your 5-hour window"]
+    assert "9.5 of 10 Flows used in your 5-hour window" in mail.outbox[0].body
