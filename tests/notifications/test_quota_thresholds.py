@@ -148,5 +148,7 @@ def test_quota_emails_are_off_by_default_and_sent_when_chosen(
     )
     with django_capture_on_commit_callbacks(execute=True):
         spend(ten_flow_window, "b", "0.015", now)  # 9.5 of 10: 95%
-    assert [message.subject for message in mail.outbox] == ["Flowport: You have used 95% of your 5-hour window"]
+    assert [message.subject for message in mail.outbox] == [
+        "Flowport: You have used 95% of your 5-hour window"
+    ]
     assert "9.5 of 10 Flows used in your 5-hour window" in mail.outbox[0].body
