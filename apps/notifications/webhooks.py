@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -60,12 +61,31 @@ def _address_allowed(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def webhook_url_check(url: str) -> str:
+@dataclass(frozen=True)
+class CheckedUrl:
+    """A webhook URL that passed the checks, with the addresses it resolved to (connections go there)."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    target: str  # path and query
+    addresses: tuple[str, ...]
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.scheme == "https" else 80
+        return host if self.port == default else f"{host}:{self.port}"
+
+
+def webhook_url_check(url: str) -> CheckedUrl:
     """Refuse URLs that are not http(s), carry credentials, or resolve to a non-public address.
 
     With FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS (local development, tests) private, loopback and
     link-local addresses and plain http are allowed. Checked when an endpoint is saved and again before
-    every attempt (DNS may change).
+    every attempt, and the attempt connects to the address checked here (a DNS answer that changes in
+    between, "DNS rebinding", cannot send it elsewhere).
     """
     allow_private = settings.FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS
     if len(url) > MAX_URL_LENGTH:
@@ -80,13 +100,16 @@ def webhook_url_check(url: str) -> str:
         raise WebhookUrlRefused(_("Enter an https:// URL."))
     if parts.username or parts.password:
         raise WebhookUrlRefused(_("The URL must not contain a user name or password."))
+    port = port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = socket.getaddrinfo(parts.hostname, port or (443 if parts.scheme == "https" else 80))
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
         raise WebhookUrlRefused(_("The host name could not be resolved.")) from error
-    if not allow_private and not all(_address_allowed(info[4][0]) for info in infos):
+    addresses = tuple(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses or (not allow_private and not all(_address_allowed(address) for address in addresses)):
         raise WebhookUrlRefused(_("The URL resolves to a private, loopback or link-local address."))
-    return url
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return CheckedUrl(url, parts.scheme, parts.hostname, port, target, addresses)
 
 
 # --- endpoints ------------------------------------------------------------------------------------------
@@ -116,7 +139,7 @@ class CreatedEndpoint:
 def webhook_endpoint_create(
     *, account, url: str, events: list[str], description: str = ""
 ) -> CreatedEndpoint:
-    url = webhook_url_check(url.strip())
+    url = webhook_url_check(url.strip()).url
     events = _events_clean(events)
     if len(description) > 100:
         raise ApplicationError(_("The description is longer than 100 characters."), code="invalid")
@@ -233,32 +256,60 @@ class AttemptOutcome:
     error: str
 
 
+def _post(*, checked: CheckedUrl, body: bytes, headers: dict[str, str]) -> int:
+    """POST to the checked address (TLS verified against the URL's host name); no redirects, no retries."""
+    common = {
+        "port": checked.port,
+        "timeout": urllib3.Timeout(total=settings.FLOWPORT_WEBHOOK_TIMEOUT_SECONDS),
+        "retries": False,
+        "maxsize": 1,
+    }
+    if checked.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            checked.addresses[0],
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            server_hostname=checked.host,
+            assert_hostname=checked.host,
+            **common,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(checked.addresses[0], **common)
+    try:
+        response = pool.urlopen(
+            "POST",
+            checked.target,
+            body=body,
+            headers={**headers, "host": checked.host_header},
+            redirect=False,
+            assert_same_host=False,
+            preload_content=False,  # the answer's body is never read: only its status counts
+        )
+        response.close()
+        return response.status
+    finally:
+        pool.close()
+
+
 def _send(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime) -> AttemptOutcome:
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
     headers = webhook_sign(secret=endpoint.secret, message_id=delivery.message_id, timestamp=now, body=body)
     started = time.monotonic()
     try:
-        webhook_url_check(endpoint.url)
-        response = requests.post(
-            endpoint.url,
-            data=body.encode(),
-            headers=headers,
-            timeout=settings.FLOWPORT_WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-            stream=True,  # the answer's body is never read: only its status counts
-        )
-        response.close()
+        checked = webhook_url_check(endpoint.url)
+        status = _post(checked=checked, body=body.encode(), headers=headers)
     except WebhookUrlRefused as error:
         return AttemptOutcome(False, None, 0, str(error.message))
-    except requests.Timeout:
-        latency = int((time.monotonic() - started) * 1000)
-        return AttemptOutcome(False, None, latency, _("Timed out"))
-    except requests.RequestException as error:
-        latency = int((time.monotonic() - started) * 1000)
-        return AttemptOutcome(False, None, latency, type(error).__name__)
-    latency = int((time.monotonic() - started) * 1000)
-    ok = 200 <= response.status_code < 300
-    return AttemptOutcome(ok, response.status_code, latency, "" if ok else f"HTTP {response.status_code}")
+    except urllib3.exceptions.TimeoutError:
+        return AttemptOutcome(False, None, _elapsed_ms(started), _("Timed out"))
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        return AttemptOutcome(False, None, _elapsed_ms(started), type(error).__name__)
+    ok = 200 <= status < 300
+    return AttemptOutcome(ok, status, _elapsed_ms(started), "" if ok else f"HTTP {status}")
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
 
 
 def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:

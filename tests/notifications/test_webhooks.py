@@ -347,3 +347,78 @@ def test_the_task_schedules_the_next_attempt_at_its_backoff_time(user, receiver,
     # The beat job finds it once it is due, not before.
     assert webhooks.webhook_deliveries_due(now=delivery.next_attempt_at - timedelta(seconds=1)) == []
     assert webhooks.webhook_deliveries_due(now=delivery.next_attempt_at) == [delivery.pk]
+
+
+@pytest.mark.django_db
+def test_the_attempt_connects_to_the_address_that_was_checked(
+    user, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Name → address once per attempt, checked, then connected to: the Host header keeps the name."""
+    import socket
+
+    real = socket.getaddrinfo
+    port = int(receiver.url.split(":")[2].split("/")[0])
+    answers = []
+
+    def resolve(host, *args, **kwargs):
+        if host == "hooks.customer.test":
+            answers.append(host)
+            return real("127.0.0.1", *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    endpoint_for(user, f"http://hooks.customer.test:{port}/hooks?source=flowport")
+    fire(user, django_capture_on_commit_callbacks)
+    assert len(receiver.requests) == 1
+    assert receiver.requests[0].headers["host"] == f"hooks.customer.test:{port}"
+    assert answers == ["hooks.customer.test", "hooks.customer.test"]  # on saving, and once for the attempt
+
+
+@pytest.mark.django_db
+def test_https_receivers_must_present_a_valid_certificate(
+    user, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    settings.FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS = True
+    receiver, server = start_receiver(tls_context=context)
+    try:
+        endpoint_for(user, receiver.url)
+        fire(user, django_capture_on_commit_callbacks)
+    finally:
+        server.shutdown()
+        server.server_close()
+    delivery = WebhookDelivery.objects.get()
+    assert receiver.requests == []  # a self-signed certificate is not trusted: nothing was sent
+    assert (delivery.status, delivery.status_code, delivery.error) == (
+        DeliveryStatus.RETRYING,
+        None,
+        "SSLError",
+    )
