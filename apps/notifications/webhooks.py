@@ -268,7 +268,7 @@ def _post(*, checked: CheckedUrl, body: bytes, headers: dict[str, str]) -> int:
         pool = urllib3.HTTPSConnectionPool(
             checked.addresses[0],
             cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(),
+            ca_certs=settings.FLOWPORT_WEBHOOK_CA_BUNDLE or certifi.where(),
             server_hostname=checked.host,
             assert_hostname=checked.host,
             **common,

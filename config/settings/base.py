@@ -235,6 +235,8 @@ SITE_URL = env("SITE_URL", default="http://localhost:8000")
 # link-local addresses (and plain http): local development and tests only, never in production.
 FLOWPORT_WEBHOOK_TIMEOUT_SECONDS = 10
 FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# The CA certificates webhook receivers' TLS certificates are checked against (default: certifi's bundle).
+FLOWPORT_WEBHOOK_CA_BUNDLE = env("FLOWPORT_WEBHOOK_CA_BUNDLE", default="")
 
 # The inference gateway's service token (SPEC §7).
 GATEWAY_TOKEN = env("GATEWAY_TOKEN", default="")

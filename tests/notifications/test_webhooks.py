@@ -374,11 +374,10 @@ def test_the_attempt_connects_to_the_address_that_was_checked(
     assert answers == ["hooks.customer.test", "hooks.customer.test"]  # on saving, and once for the attempt
 
 
-@pytest.mark.django_db
-def test_https_receivers_must_present_a_valid_certificate(
-    user, settings, tmp_path, django_capture_on_commit_callbacks
-):
+def _tls_context(tmp_path):
+    """A TLS server context with a self-signed certificate for 127.0.0.1; returns (context, cert path)."""
     import datetime
+    import ipaddress
     import ssl
 
     from cryptography import x509
@@ -397,28 +396,49 @@ def test_https_receivers_must_present_a_valid_certificate(
         .serial_number(1)
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )
-    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    cert = tmp_path / "cert.pem"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "key.pem").write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    context.load_cert_chain(cert, tmp_path / "key.pem")
+    return context, cert
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("trusted", [False, True], ids=["untrusted", "trusted"])
+def test_https_receivers_are_verified_against_the_ca_bundle(
+    user, settings, tmp_path, trusted, django_capture_on_commit_callbacks
+):
+    context, cert = _tls_context(tmp_path)
     settings.FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS = True
+    if trusted:
+        settings.FLOWPORT_WEBHOOK_CA_BUNDLE = str(cert)
     receiver, server = start_receiver(tls_context=context)
     try:
-        endpoint_for(user, receiver.url)
+        created = endpoint_for(user, receiver.url)
         fire(user, django_capture_on_commit_callbacks)
     finally:
         server.shutdown()
         server.server_close()
     delivery = WebhookDelivery.objects.get()
-    assert receiver.requests == []  # a self-signed certificate is not trusted: nothing was sent
-    assert (delivery.status, delivery.status_code, delivery.error) == (
-        DeliveryStatus.RETRYING,
-        None,
-        "SSLError",
-    )
+    if trusted:
+        assert delivery.status == DeliveryStatus.SUCCEEDED
+        request = receiver.requests[0]
+        assert Webhook(created.secret).verify(request.body, request.headers)["type"] == "wallet.low_balance"
+    else:  # a certificate nobody vouches for: nothing is sent
+        assert receiver.requests == []
+        assert (delivery.status, delivery.status_code, delivery.error) == (
+            DeliveryStatus.RETRYING,
+            None,
+            "SSLError",
+        )
