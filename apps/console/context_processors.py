@@ -1,9 +1,11 @@
 from functools import cache
 
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
 from apps.abuse.selectors import account_notice
 from apps.console.navigation import console_nav
+from apps.notifications.selectors import notification_unread_count
 
 
 def site(request):
@@ -11,6 +13,9 @@ def site(request):
     if request.path and getattr(request, "user", None) and request.user.is_authenticated:
         context["console_nav"] = console_nav(request.path)
         context["account_notice"] = _account_notice(request)
+        user = request.user
+        # Counted only when a page shows the bell (console pages), once per request.
+        context["notifications_unread"] = SimpleLazyObject(lambda: notification_unread_count(account=user))
     return context
 
 

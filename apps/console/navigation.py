@@ -11,6 +11,8 @@ CONSOLE_NAV = [
     ("console:management_keys", _("Management keys")),
     ("console:activity", _("Activity")),
     ("console:account", _("Account settings")),
+    ("console:notifications", _("Notifications")),
+    ("console:webhooks", _("Webhooks")),
 ]
 
 

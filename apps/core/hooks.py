@@ -45,3 +45,8 @@ class Hook:
         if len(self._handlers) != 1:
             raise RuntimeError(f"hook {self.name} needs exactly one handler, has {len(self._handlers)}")
         return self._handlers[0](**kwargs)
+
+
+# send(event=<AuditEvent>) inside the transaction of the change it records, right after the row is
+# written (notifications: the state changes a customer is told about become notifications).
+audit_recorded = Hook("core.audit_recorded")

@@ -1,5 +1,6 @@
 from django.db import models
 
+from apps.core.hooks import audit_recorded
 from apps.core.models import AuditEvent
 
 
@@ -12,7 +13,7 @@ def audit_record(
     details: dict | None = None,
 ) -> AuditEvent:
     """Write one audit event. Call inside the transaction of the change it records."""
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         event_type=event_type,
         account=account,
         actor=actor if actor is not None and actor.pk else None,
@@ -20,3 +21,5 @@ def audit_record(
         subject_id=str(subject.pk) if subject is not None else "",
         details=details or {},
     )
+    audit_recorded.send(event=event)
+    return event

@@ -32,9 +32,16 @@ from apps.management_api.serializers import (
     PaygBalanceSerializer,
     SubscriptionDetailSerializer,
     TimeseriesSerializer,
+    WebhookEndpointCreatedSerializer,
+    WebhookEndpointDeletedSerializer,
+    WebhookEndpointListSerializer,
+    WebhookEndpointSerializer,
     envelope,
 )
 from apps.management_api.throttling import ManagementRateThrottle
+from apps.notifications import kinds as notification_kinds
+from apps.notifications import selectors as notification_selectors
+from apps.notifications import webhooks
 
 TAG = "Management"
 RATE_LIMITED_MESSAGE = _("Too many requests to this endpoint with this key. Try again in %(seconds)s s.")
@@ -83,10 +90,20 @@ def requested_language(request) -> str | None:
     return None
 
 
-def documented(*, operation_id: str, summary, description, data, errors: dict | None = None, parameters=None):
+def documented(
+    *,
+    operation_id: str,
+    summary,
+    description,
+    data,
+    errors: dict | None = None,
+    parameters=None,
+    request=None,
+    status: int = 200,
+):
     """`extend_schema` with the success envelope, the shared error responses and Retry-After."""
     name = f"{data.__name__.removesuffix('Serializer')}Response"
-    responses = {200: OpenApiResponse(envelope(name, data), description=_("OK"))}
+    responses = {status: OpenApiResponse(envelope(name, data), description=_("OK"))}
     responses.update(errors or {})
     responses.update(COMMON_ERRORS)
     return extend_schema(
@@ -95,6 +112,7 @@ def documented(*, operation_id: str, summary, description, data, errors: dict | 
         description=description,
         tags=[TAG],
         parameters=[RETRY_AFTER, *(parameters or [])],
+        request=request,
         responses=responses,
     )
 
@@ -386,3 +404,72 @@ class GenerationsApi(ManagementApi):
             "next_cursor": CursorField.encode(page.next_after) if page.next_after else None,
         }
         return api_success(GenerationsSerializer(data).data)
+
+
+class WebhookEndpointsApi(ManagementApi):
+    """List the account's webhook endpoints; create one (its signing secret is returned only then)."""
+
+    class InputSerializer(serializers.Serializer):
+        url = serializers.CharField(max_length=webhooks.MAX_URL_LENGTH, help_text=_("An https:// URL."))
+        events = serializers.ListField(
+            child=serializers.ChoiceField(choices=list(notification_kinds.WEBHOOK_KINDS)),
+            min_length=1,
+            max_length=len(notification_kinds.WEBHOOK_KINDS),
+            help_text=_("The event types to send."),
+        )
+        description = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+    def get_throttles(self):
+        self.throttle_scope = (
+            "webhook_endpoints_create" if self.request.method == "POST" else "webhook_endpoints"
+        )
+        return super().get_throttles()
+
+    @documented(
+        operation_id="webhook_endpoints_list",
+        summary=_("Webhook endpoints"),
+        description=_("The account's webhook endpoints: URL, events, and whether deliveries are enabled."),
+        data=WebhookEndpointListSerializer,
+    )
+    def get(self, request):
+        endpoints = notification_selectors.webhook_endpoints_for_account(account=request.user)
+        return api_success(WebhookEndpointListSerializer({"endpoints": endpoints}).data)
+
+    @documented(
+        operation_id="webhook_endpoints_create",
+        summary=_("Create a webhook endpoint"),
+        description=_(
+            "Register an https:// URL for the chosen event types. Deliveries are signed per the Standard "
+            "Webhooks specification with the returned secret, which is shown only in this response. URLs "
+            "resolving to private, loopback or link-local addresses are refused."
+        ),
+        data=WebhookEndpointCreatedSerializer,
+        request=InputSerializer,
+        status=201,
+        errors={
+            400: _error(
+                _("Invalid URL or events, a refused address, or too many endpoints (`invalid_params`).")
+            )
+        },
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = webhooks.webhook_endpoint_create(account=request.user, **serializer.validated_data)
+        data = {**WebhookEndpointSerializer(created.endpoint).data, "secret": created.secret}
+        return api_success(data, status_code=201)
+
+
+class WebhookEndpointDetailApi(ManagementApi):
+    throttle_scope = "webhook_endpoint_delete"
+
+    @documented(
+        operation_id="webhook_endpoints_delete",
+        summary=_("Delete a webhook endpoint"),
+        description=_("Delete one of the account's webhook endpoints and its delivery log."),
+        data=WebhookEndpointDeletedSerializer,
+        errors={404: _error(_("No webhook endpoint with this id in this account (`not_found`)."))},
+    )
+    def delete(self, request, endpoint_id):
+        webhooks.webhook_endpoint_delete(account=request.user, public_id=endpoint_id)
+        return api_success({"deleted": True})

@@ -153,3 +153,26 @@ ErrorSerializer = inline_serializer(
         ),
     },
 )
+
+
+class WebhookEndpointSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id", help_text=_("The endpoint's id."))
+    url = serializers.URLField()
+    description = serializers.CharField()
+    events = serializers.ListField(child=serializers.CharField(), help_text=_("The event types it receives."))
+    enabled = serializers.BooleanField(help_text=_("False after deliveries failed for about a day."))
+    created_at = serializers.DateTimeField()
+
+
+class WebhookEndpointListSerializer(serializers.Serializer):
+    endpoints = WebhookEndpointSerializer(many=True)
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(
+        help_text=_("The signing secret (Standard Webhooks, whsec_…). Returned only in this response.")
+    )
+
+
+class WebhookEndpointDeletedSerializer(serializers.Serializer):
+    deleted = serializers.BooleanField(default=True)

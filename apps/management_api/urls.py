@@ -15,6 +15,12 @@ ROUTES = [
     ("generation", apis.GenerationApi, "management_generation"),
     ("generations", apis.GenerationsApi, "management_generations"),
     ("statistics/timeseries", apis.TimeseriesApi, "management_statistics_timeseries"),
+    ("webhooks/endpoints", apis.WebhookEndpointsApi, "management_webhook_endpoints"),
+    (
+        "webhooks/endpoints/<uuid:endpoint_id>",
+        apis.WebhookEndpointDetailApi,
+        "management_webhook_endpoint_detail",
+    ),
 ]
 
 urlpatterns = [path(route, view.as_view(), name=name) for route, view, name in ROUTES] + [

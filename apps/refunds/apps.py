@@ -20,6 +20,3 @@ class RefundsConfig(AppConfig):
             lambda *, refund_id: enqueue_safely(tasks.refund_submit_task, refund_id)
         )
         jobs.refund_sync_due.register(lambda *, refund_id: enqueue_safely(tasks.refund_sync_task, refund_id))
-        jobs.refund_confirmation_due.register(
-            lambda *, refund_id: enqueue_safely(tasks.refund_send_confirmation, refund_id)
-        )

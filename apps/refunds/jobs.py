@@ -10,5 +10,3 @@ from apps.core.hooks import Hook
 refund_submit_due = Hook("refunds.refund_submit_due")
 # send(refund_id=...): parts are still pending at the provider -> re-read them (the sandbox settles here).
 refund_sync_due = Hook("refunds.refund_sync_due")
-# send(refund_id=...): the refund succeeded -> e-mail the confirmation.
-refund_confirmation_due = Hook("refunds.refund_confirmation_due")

@@ -336,7 +336,6 @@ def _after_success(*, refund: Refund, ended: Subscription) -> None:
             logger.exception(
                 "Canceling provider subscription %s after refund %s failed", ended.external_id, refund.pk
             )
-    jobs.refund_confirmation_due.send(refund_id=refund.pk)
 
 
 def refund_cancel(*, refund_id: int, actor, reason: str = "") -> Refund:

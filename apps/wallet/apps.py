@@ -26,14 +26,6 @@ class WalletConfig(AppConfig):
             on_failure=services.wallet_auto_topup_failed,
         )
         # Services ask for background work through jobs hooks; the tasks are enqueued here.
-        jobs.low_balance_alert_due.register(
-            lambda *, wallet_id: enqueue_safely(tasks.wallet_send_low_balance_alert, wallet_id)
-        )
         jobs.auto_topup_charge_due.register(
             lambda *, wallet_id, seq: enqueue_safely(tasks.wallet_auto_topup_charge, wallet_id, seq)
-        )
-        jobs.auto_topup_failed_notice_due.register(
-            lambda *, wallet_id, reason: enqueue_safely(
-                tasks.wallet_send_auto_topup_failed, wallet_id, reason
-            )
         )

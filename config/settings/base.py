@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "djstripe",
+    "anymail",
     "apps.core",
     "apps.accounts",
     "apps.plans",
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "apps.refunds",
     "apps.abuse",
     "apps.extra_usage",
+    "apps.notifications",
     "apps.management_api",
     "apps.console",
 ]
@@ -161,6 +163,15 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Flowport <billing@flowport.local>")
+# E-mail providers through django-anymail: set EMAIL_BACKEND to e.g. anymail.backends.amazon_ses.EmailBackend
+# or anymail.backends.postmark.EmailBackend and its credentials in ANYMAIL_* variables (anymail's docs).
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in env.ENVIRON.items()
+    if key.startswith("ANYMAIL_") and key != "ANYMAIL_SETTINGS"
+}
+# The name e-mails and the console are branded with; e-mail links are built from SITE_URL.
+FLOWPORT_SITE_NAME = env("FLOWPORT_SITE_NAME", default="Flowport")
 
 # Redis: caches (RPM and management API counters) when configured, process memory otherwise.
 REDIS_URL = env("REDIS_URL", default="")
@@ -198,6 +209,10 @@ CELERY_BEAT_SCHEDULE["refunds-sync-processing"] = {
 CELERY_BEAT_SCHEDULE["accounts-purge-retained"] = {
     "task": "accounts.purge_retained",
     "schedule": timedelta(days=1),
+}
+CELERY_BEAT_SCHEDULE["notifications-webhook-retries"] = {
+    "task": "apps.notifications.tasks.webhook_deliveries_retry_due",
+    "schedule": timedelta(minutes=1),
 }
 CELERY_BEAT_SCHEDULE["usage-roll-expired-windows"] = {
     "task": "usage.roll_expired_windows",
@@ -253,6 +268,13 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 PAYMENT_PROVIDER = "stripe" if STRIPE_SECRET_KEY else "sandbox"
 # Absolute base for links handed to Stripe (Checkout success/cancel URLs).
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
+
+# Customer webhooks (SPEC §15): per-attempt timeout, and whether endpoints may be private, loopback or
+# link-local addresses (and plain http): local development and tests only, never in production.
+FLOWPORT_WEBHOOK_TIMEOUT_SECONDS = 10
+FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# The CA certificates webhook receivers' TLS certificates are checked against (default: certifi's bundle).
+FLOWPORT_WEBHOOK_CA_BUNDLE = env("FLOWPORT_WEBHOOK_CA_BUNDLE", default="")
 
 # The inference gateway's service token (SPEC §7).
 GATEWAY_TOKEN = env("GATEWAY_TOKEN", default="")

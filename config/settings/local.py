@@ -9,6 +9,7 @@ from .base import *  # noqa: F403
 DEBUG = True
 VAR_DIR.mkdir(exist_ok=True)
 FLOWPORT_DEMO_ACCOUNTS = True  # bootstrap_demo may create the demo customer and staff user (README)
+FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS = True  # webhook endpoints on this machine (e.g. http://127.0.0.1:9000/)
 
 
 def _local_gateway_token() -> str:

@@ -30,6 +30,8 @@ OPERATIONS = {
     "/api/v1/management/generation",
     "/api/v1/management/generations",
     "/api/v1/management/statistics/timeseries",
+    "/api/v1/management/webhooks/endpoints",
+    "/api/v1/management/webhooks/endpoints/{endpoint_id}",
 }
 
 
@@ -161,3 +163,18 @@ def test_schema_labels_in_chinese(client):
     assert enums["MetricEnum"]["description"] == "* `tokens` - Token\n* `cost` - 费用"
     english = yaml.safe_load(client.get("/api/v1/schema/").content)["components"]
     assert english["schemas"]["MetricEnum"]["description"] == "* `tokens` - Tokens\n* `cost` - Cost"
+
+
+def test_webhook_endpoints_are_documented():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    endpoints = schema["paths"]["/api/v1/management/webhooks/endpoints"]
+    assert set(endpoints) == {"get", "post"}
+    assert set(endpoints["post"]["responses"]) == {"201", "400", "401", "403", "422"}
+    body = endpoints["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "$ref" in body  # the input serializer (url, events, description)
+    created = schema["components"]["schemas"]["WebhookEndpointCreated"]["properties"]
+    assert "secret" in created
+    assert "secret" not in schema["components"]["schemas"]["WebhookEndpoint"]["properties"]
+    detail = schema["paths"]["/api/v1/management/webhooks/endpoints/{endpoint_id}"]
+    assert set(detail) == {"delete"}
+    assert "404" in detail["delete"]["responses"]

@@ -51,10 +51,12 @@ def test_success_drops_to_free_at_once_with_one_refund_event_and_an_email(
     assert (subscription.plan.tier, subscription.status, subscription.external_id) == ("free", "active", "")
     assert audit_types(user) == ["refund.requested", "refund.succeeded", "subscription.dropped_to_free"]
     assert AuditEvent.objects.get(event_type="subscription.dropped_to_free").details["reason"] == "refunded"
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == [user.email]
-    assert "$15.96" in mail.outbox[0].subject
-    assert "退款" in mail.outbox[0].subject  # in the account's preferred language
+    # One notice per status change (processing, then succeeded), in the account's preferred language.
+    assert len(mail.outbox) == 2
+    assert mail.outbox[1].to == [user.email]
+    assert "$15.96" in mail.outbox[1].subject
+    assert "退款" in mail.outbox[1].subject
+    assert "免费" in mail.outbox[1].body  # the plan is now Free
 
     # Settling again (a late task, a replayed webhook) changes nothing.
     refund_settle(refund_id=refund.pk, status="succeeded")
@@ -63,7 +65,7 @@ def test_success_drops_to_free_at_once_with_one_refund_event_and_an_email(
     assert pro_cycle.refunded_usd == Decimal("15.96")
     assert Refund.objects.get().status == "succeeded"
     assert len(audit_types(user)) == 3
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 2
 
 
 def test_keys_keep_working_under_free_limits_after_the_refund(
@@ -101,7 +103,10 @@ def test_failure_leaves_the_plan_and_payments_unchanged(
     assert Subscription.objects.values().get(account=user) == subscription_before
     assert Payment.objects.get(pk=pro_cycle.pk).refunded_usd == Decimal("0.00")
     assert audit_types(user) == ["refund.requested", "refund.failed"]
-    assert mail.outbox == []
+    assert [message.subject for message in mail.outbox] == [
+        "Flowport: Refund of $15.96: Processing",
+        "Flowport: Refund of $15.96: Failed",
+    ]
 
 
 def test_staff_cancel_a_processing_refund(user, pro_cycle):

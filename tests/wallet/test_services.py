@@ -223,7 +223,7 @@ def test_failed_auto_topup_turns_it_off_and_emails_once(user, django_capture_on_
     assert payment.status == PaymentStatus.FAILED
     wallet = Wallet.objects.get(account=user)
     assert (wallet.auto_topup_enabled, wallet.auto_topup_pending) == (False, False)
-    assert [m.subject for m in mail.outbox] == ["Flowport: auto top-up failed and was turned off"]
+    assert [m.subject for m in mail.outbox] == ["Flowport: Auto top-up failed and was turned off"]
     assert mail.outbox[0].to == [user.email]
     with django_capture_on_commit_callbacks(execute=True):
         wallet_debit(account=user, amount=D("4"), idempotency_key="u2")
@@ -246,7 +246,7 @@ def test_low_balance_email_once_per_crossing(user, django_capture_on_commit_call
         wallet_debit(account=user, amount=D("2"), idempotency_key="u1")  # 8
         wallet_debit(account=user, amount=D("5.5"), idempotency_key="u2")  # 2.5: crossing
         wallet_debit(account=user, amount=D("1"), idempotency_key="u3")  # 1.5: still below
-    assert [m.subject for m in mail.outbox] == ["Flowport: your balance is low"]
+    assert [m.subject for m in mail.outbox] == ["Flowport: Your balance is low"]
     assert "below your alert threshold of $3.00" in mail.outbox[0].body
     credit(user, "5.00")  # 6.5: re-armed
     with django_capture_on_commit_callbacks(execute=True):

@@ -13,9 +13,10 @@ from celery.exceptions import Retry
 from django.core.mail.backends.base import BaseEmailBackend
 
 from apps.api_keys.models import ApiKeyKind
+from apps.notifications.models import Notification
+from apps.notifications.tasks import notification_send_email
 from apps.usage.models import UsageEvent
 from apps.wallet.models import LedgerEntry, Wallet
-from apps.wallet.tasks import wallet_send_low_balance_alert
 from tests.api_keys.factories import make_key
 from tests.usage.factories import authorize, gateway_client, usage
 from tests.wallet.factories import assert_ledger_consistent, credit
@@ -49,18 +50,21 @@ def test_a_failing_low_balance_notice_does_not_fail_the_usage_that_debited(user,
     assert UsageEvent.objects.filter(request_id="n1").count() == 1
     assert LedgerEntry.objects.filter(idempotency_key="usage:n1", amount=Decimal("-2.500000")).count() == 1
     assert_ledger_consistent(user)
-    # The notice was tried once, and its failure (a retry scheduled by the task) logged, not answered.
-    assert BrokenMailServer.attempts == 1
-    assert "wallet_send_low_balance_alert" in caplog.text
+    # The notices (the new key's security notice, the low balance) were tried once each, and their
+    # failures (a retry scheduled by the task) logged, not answered.
+    assert BrokenMailServer.attempts == 2
+    assert "notification_send_email" in caplog.text
+    assert Notification.objects.filter(account=user, kind="wallet.low_balance").count() == 1
 
 
 @pytest.mark.django_db
 def test_notices_are_retried_by_the_task_system(user, settings):
     settings.EMAIL_BACKEND = "tests.wallet.test_side_effects.BrokenMailServer"
     BrokenMailServer.attempts = 0
-    credit(user, "1.00")
-    wallet = Wallet.objects.get(account=user)
+    notification = Notification.objects.create(
+        account=user, kind="wallet.low_balance", data={"balance_usd": "1.00", "threshold_usd": "3.00"}
+    )
     with pytest.raises(Retry) as retry:  # the task hands itself back to Celery to run again later
-        wallet_send_low_balance_alert.apply(args=(wallet.pk,))
+        notification_send_email.apply(args=(notification.pk,))
     assert isinstance(retry.value.exc, ConnectionRefusedError)
     assert BrokenMailServer.attempts == 1

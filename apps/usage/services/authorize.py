@@ -28,6 +28,7 @@ from apps.usage.exceptions import (
     RateLimited,
     RequestConflict,
 )
+from apps.usage.hooks import extra_usage_engaged
 from apps.usage.models import (
     MAX_USER_AGENT,
     WINDOW_KINDS,
@@ -343,6 +344,11 @@ def _authorize_subscription(
                     now=now,
                     client=client,
                 )
+                if reservation is not None:
+                    latest = max(
+                        blocking, key=lambda window: (window.resets_at is not None, window.resets_at)
+                    )
+                    extra_usage_engaged.send(account_id=account.pk, window=latest)
                 if reservation is None:
                     resets = [window.resets_at for window in blocking if window.resets_at is not None]
                     refusal = QuotaExceeded(

@@ -227,8 +227,9 @@ WITH r AS (
   SELECT r.id, r.reserved_flows, r.five_hour_started_at, r.weekly_started_at, r.monthly_started_at
   FROM {res} r WHERE r.id = %(id)s AND r.status = %(active)s FOR UPDATE
 ), s AS (
-  SELECT s.current_period_start, s.current_period_end FROM {sub} s
-  JOIN {user} u ON u.id = s.account_id
+  SELECT s.current_period_start, s.current_period_end, p.quota_5h_flows, p.weekly_max_flows,
+    p.monthly_max_flows FROM {sub} s
+  JOIN {user} u ON u.id = s.account_id JOIN {plan} p ON p.id = s.plan_id
   WHERE s.account_id = %(account_id)s AND s.current_period_end > %(now)s
     AND u.status = %(account_status)s AND u.flow_value_multiplier = %(multiplier)s
 ), w AS (
@@ -258,21 +259,37 @@ WITH r AS (
   UPDATE {win} t SET reserved_flows = GREATEST(0, w.reserved_flows - r.reserved_flows),
     used_flows = w.used_flows + %(flows)s
   FROM w, r, settled WHERE t.id = w.id
-  RETURNING t.id
+  RETURNING t.id, t.kind, t.started_at, t.resets_at, t.used_flows
 ), counters AS (
   UPDATE {key} k SET used_flows = k.used_flows + %(flows)s, used_usd = k.used_usd + %(cost)s,
     request_count = k.request_count + 1
   FROM settled WHERE k.id = settled.api_key_id
   RETURNING k.id
 )
-SELECT (SELECT id FROM event), (SELECT count(*) FROM windows), (SELECT count(*) FROM counters)
+SELECT (SELECT id FROM event), (SELECT count(*) FROM windows), (SELECT count(*) FROM counters),
+  (SELECT array_agg(ARRAY[kind, started_at::text, resets_at::text, used_flows::text] ORDER BY id)
+   FROM windows),
+  (SELECT ARRAY[quota_5h_flows, weekly_max_flows, monthly_max_flows] FROM s)
 """
+
+
+@dataclass(frozen=True)
+class SettledWindow:
+    """A window as the settle statement left it (used after the update) and its plan's maximum."""
+
+    kind: str
+    started_at: datetime
+    resets_at: datetime | None
+    used_flows: Decimal
+    maximum: Decimal
 
 
 def usage_settle(
     *, facts: ReservationFacts, input_tokens: int, output_tokens: int, cost: Decimal, flows: Decimal, now
-) -> bool:
-    """Settle an active plain subscription reservation in one statement; False = changed nothing."""
+) -> list[SettledWindow] | None:
+    """Settle an active plain subscription reservation in one statement; None = changed nothing.
+
+    Returns the three windows after the update (for the quota alerts, decided in Python)."""
     params = {
         "id": facts.id,
         "active": ReservationStatus.ACTIVE,
@@ -291,9 +308,19 @@ def usage_settle(
     }
     with connection.cursor() as cursor:
         cursor.execute(_SETTLE_SQL.format(**_tables()), params)
-        event_id, windows, counters = cursor.fetchone()
+        event_id, windows, counters, rows, maxima = cursor.fetchone()
     if event_id is None:
-        return False
+        return None
     if windows != 3 or counters != 1:  # cannot happen: the rows were locked by this statement
         raise RuntimeError(f"fast usage updated {windows} windows and {counters} keys")
-    return True
+    maximum = dict(zip((WindowKind.FIVE_HOUR, WindowKind.WEEKLY, WindowKind.MONTHLY), maxima, strict=True))
+    return [
+        SettledWindow(
+            kind=kind,
+            started_at=datetime.fromisoformat(started),
+            resets_at=datetime.fromisoformat(resets) if resets else None,
+            used_flows=Decimal(used),
+            maximum=maximum[kind],
+        )
+        for kind, started, resets, used in rows
+    ]

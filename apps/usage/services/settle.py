@@ -17,6 +17,7 @@ from apps.plans.models import CatalogModel
 from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
 from apps.usage import hotcache
 from apps.usage.exceptions import InvalidParams
+from apps.usage.hooks import WindowUsage, quota_usage_check
 from apps.usage.models import (
     WINDOW_KINDS,
     Decision,
@@ -42,6 +43,7 @@ from apps.usage.services.results import ReleaseResult, UsageResult
 from apps.usage.windows import (
     DURATIONS,
     archive_finished,
+    window_max,
     windows_lock,
     windows_save,
 )
@@ -229,8 +231,22 @@ def _usage_fast(
     settled = fastpath.usage_settle(
         facts=facts, input_tokens=input_tokens, output_tokens=output_tokens, cost=cost, flows=flows, now=now
     )
-    if not settled:
+    if settled is None:
         return None
+    quota_usage_check(
+        account_id=facts.account_id,
+        windows=[
+            WindowUsage(
+                kind=window.kind,
+                started_at=window.started_at,
+                resets_at=window.resets_at,
+                used_before=window.used_flows - flows,
+                used_after=window.used_flows,
+                maximum=window.maximum,
+            )
+            for window in settled
+        ],
+    )
     _touch(key_id=facts.api_key_id, now=now)
     return UsageResult(
         request_id=request_id,
@@ -261,13 +277,25 @@ def _settle_windows(*, reservation: Reservation, flows: Decimal, now: datetime) 
     the exact sum of its settled events.
     """
     account = reservation.account
-    windows = windows_lock(account=account, subscription=_subscription(account), now=now)
+    subscription = _subscription(account)
+    windows = windows_lock(account=account, subscription=subscription, now=now)
     settled = []
+    usages = []
     for kind in WINDOW_KINDS:
         window = windows[kind]
         start = reservation.window_start(kind)
         if window.started_at == start:
             window.reserved_flows = max(ZERO, window.reserved_flows - reservation.reserved_flows)
+            usages.append(
+                WindowUsage(
+                    kind=kind,
+                    started_at=window.started_at,
+                    resets_at=window.resets_at,
+                    used_before=window.used_flows,
+                    used_after=window.used_flows + flows,
+                    maximum=window_max(plan=subscription.plan, kind=kind),
+                )
+            )
             window.used_flows += flows
             settled.append(window)
         elif start is not None:
@@ -276,6 +304,7 @@ def _settle_windows(*, reservation: Reservation, flows: Decimal, now: datetime) 
             QuotaWindowArchive.objects.filter(pk=archive.pk).update(used_flows=F("used_flows") + flows)
     if settled:
         windows_save(settled, ["reserved_flows", "used_flows"])
+        quota_usage_check(account_id=account.pk, windows=usages)
 
 
 # --- release --------------------------------------------------------------------------------------------
