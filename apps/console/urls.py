@@ -20,6 +20,7 @@ urlpatterns = [
     path("management-keys/", api_keys.management_keys, name="management_keys"),
     path("keys/<str:kind>/create/", api_keys.api_key_create_view, name="api_key_create"),
     path("keys/<int:pk>/", api_keys.api_key_detail_view, name="api_key_detail"),
+    path("keys/<int:pk>/limits/", api_keys.api_key_limits_view, name="api_key_limits"),
     path("keys/<int:pk>/rename/", api_keys.api_key_rename_view, name="api_key_rename"),
     path("keys/<int:pk>/status/", api_keys.api_key_set_status_view, name="api_key_set_status"),
     path("keys/<int:pk>/rotate/", api_keys.api_key_rotate_view, name="api_key_rotate"),

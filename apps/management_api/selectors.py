@@ -302,3 +302,31 @@ def management_key_example_prefix(*, account) -> str:
         .first()
     )
     return key or KEY_PREFIXES[ApiKeyKind.MANAGEMENT]
+
+
+def inference_keys_with_limits(*, account) -> dict:
+    """The account's live inference keys with their limits (issue #22), for `GET keys`."""
+    keys = (
+        ApiKey.objects.live()
+        .filter(account=account)
+        .exclude(kind=ApiKeyKind.MANAGEMENT)
+        .order_by("created_at", "id")
+    )
+    return {
+        "keys": [
+            {
+                "id": key.pk,
+                "name": key.name,
+                "kind": key.kind,
+                "masked": key.masked,
+                "status": key.status,
+                "limits": {
+                    "spend_limit": key.spend_limit,
+                    "spend_limit_period": key.spend_limit_period or None,
+                    "allowed_models": list(key.allowed_models),
+                    "rpm_limit": key.rpm_limit,
+                },
+            }
+            for key in keys
+        ]
+    }

@@ -100,6 +100,40 @@ class GenerationSerializer(serializers.Serializer):
     api_key_id = serializers.IntegerField()
 
 
+class KeyLimitsSerializer(serializers.Serializer):
+    spend_limit = NumberField(
+        allow_null=True,
+        help_text=_(
+            "Spend allowed per period: Flows for subscription keys, USD for pay-as-you-go keys; null: none."
+        ),
+    )
+    spend_limit_period = serializers.CharField(
+        allow_null=True,
+        help_text=_("day, week, month or total (UTC calendar periods); null without a limit."),
+    )
+    allowed_models = serializers.ListField(
+        child=serializers.CharField(), help_text=_("Model allow-list; empty: no restriction.")
+    )
+    rpm_limit = serializers.IntegerField(
+        allow_null=True, help_text=_("The key's own requests-per-minute cap; null: the plan's only.")
+    )
+
+
+class ApiKeyInfoSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=[("subscription", _("Subscription")), ("payg", _("Pay-as-you-go"))]
+    )
+    key = serializers.CharField(source="masked", help_text=_("Display prefix and last four characters."))
+    status = serializers.CharField(help_text=_("enabled or disabled."))
+    limits = KeyLimitsSerializer()
+
+
+class ApiKeysSerializer(serializers.Serializer):
+    keys = ApiKeyInfoSerializer(many=True, help_text=_("The account's inference keys, oldest first."))
+
+
 class GenerationsSerializer(serializers.Serializer):
     generations = GenerationSerializer(many=True, help_text=_("Newest first."))
     has_more = serializers.BooleanField(help_text=_("More generations follow in this range."))

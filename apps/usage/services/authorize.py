@@ -6,6 +6,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,14 +20,17 @@ from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
 from apps.usage import hotcache
 from apps.usage.exceptions import (
     InsufficientCredit,
+    KeyLimitExceeded,
     ModelNotAvailable,
     QuotaExceeded,
     RateLimited,
     RequestConflict,
 )
+from apps.usage.limits import key_model_check, key_rpm_acquire, key_rpm_undo, key_spend_reserve
 from apps.usage.models import (
     WINDOW_KINDS,
     Decision,
+    KeySpend,
     Reservation,
 )
 from apps.usage.rpm import rpm_acquire, rpm_limit, rpm_undo
@@ -149,6 +153,7 @@ def meter_authorize(
         return replay
     key = _inference_key(api_key)
     catalog_model = _catalog_model(model)
+    key_model_check(key=key, model_slug=catalog_model.slug)
     if key.kind == ApiKeyKind.PAYG:
         return _authorize_payg(
             request_id=request_id, key=key, model=catalog_model, estimate=estimate, now=now
@@ -242,8 +247,10 @@ def _authorize_subscription(
     estimate_flows = _check_flows(
         usd_to_flows(estimate, effective_usd_per_flow(account=account)), field="estimated_cost_usd"
     )
+    key_rpm = key_rpm_acquire(key=key, now=now)
     rpm = rpm_acquire(account_id=account.pk, limit=rpm_limit(account=account, plan=plan), now=now)
     if not rpm.admitted:
+        key_rpm_undo(key=key, rpm=key_rpm)
         raise RateLimited(
             _("Rate limit exceeded: at most %(rpm)d requests per minute on your plan.")
             % {"rpm": rpm_limit(account=account, plan=plan)},
@@ -252,6 +259,7 @@ def _authorize_subscription(
     refusal = None
     try:
         with transaction.atomic():
+            limit_start = key_spend_reserve(key=key, amount=estimate_flows, now=now)
             windows = windows_lock(account=account, subscription=subscription, now=now)
             blocking = [
                 windows[kind]
@@ -274,6 +282,8 @@ def _authorize_subscription(
                     weekly_started_at=windows["weekly"].started_at,
                     monthly_started_at=windows["monthly"].started_at,
                     rpm_remaining=rpm.remaining,
+                    key_limit_start=limit_start,
+                    key_limit_reserved=estimate_flows if limit_start is not None else ZERO,
                     created_at=now,
                 )
             else:
@@ -285,15 +295,28 @@ def _authorize_subscription(
                     request_id=request_id,
                     now=now,
                 )
+                if reservation is not None and limit_start is not None:
+                    reservation.key_limit_start = limit_start
+                    reservation.key_limit_reserved = estimate_flows
+                    reservation.save(update_fields=["key_limit_start", "key_limit_reserved"])
+                elif reservation is None and limit_start is not None:  # refused: give the room back
+                    KeySpend.objects.filter(api_key=key, period_start=limit_start).update(
+                        reserved=F("reserved") - estimate_flows
+                    )
                 if reservation is None:
                     resets = [window.resets_at for window in blocking if window.resets_at is not None]
                     refusal = QuotaExceeded(
                         _("Your subscription quota is used up until its window resets."),
                         resets_at=max(resets) if resets else None,
                     )
+    except KeyLimitExceeded:
+        rpm_undo(account_id=account.pk, result=rpm)
+        key_rpm_undo(key=key, rpm=key_rpm)
+        raise
     except IntegrityError:
         # The same request id was authorized concurrently and won the insert: this call is a replay.
         rpm_undo(account_id=account.pk, result=rpm)
+        key_rpm_undo(key=key, rpm=key_rpm)
         replay = _replay(request_id, api_key=key, model=model.slug)
         if replay is None:
             raise
@@ -307,8 +330,10 @@ def _authorize_payg(
     *, request_id: str, key: ApiKey, model: CatalogModel, estimate: Decimal, now: datetime
 ) -> AuthorizeResult:
     account = key.account
+    key_rpm = key_rpm_acquire(key=key, now=now)
     try:
         with transaction.atomic():
+            limit_start = key_spend_reserve(key=key, amount=estimate, now=now)
             if not wallet_services.wallet_reserve(
                 account=account, amount_usd=estimate, request_id=request_id
             ):
@@ -322,9 +347,15 @@ def _authorize_payg(
                 model=model,
                 decision=Decision.PAYG,
                 reserved_usd=estimate,
+                key_limit_start=limit_start,
+                key_limit_reserved=estimate if limit_start is not None else ZERO,
                 created_at=now,
             )
+    except (KeyLimitExceeded, InsufficientCredit):
+        key_rpm_undo(key=key, rpm=key_rpm)
+        raise
     except IntegrityError:
+        key_rpm_undo(key=key, rpm=key_rpm)
         replay = _replay(request_id, api_key=key, model=model.slug)
         if replay is None:
             raise
