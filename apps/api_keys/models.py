@@ -108,7 +108,7 @@ class ApiKey(TimeStampedModel):
     )
     allowed_models = models.JSONField(_("allowed models"), default=list, blank=True)
     rpm_limit = models.PositiveIntegerField(_("RPM limit"), null=True, blank=True)
-    has_limits = models.BooleanField(_("has limits"), default=False)
+    has_limits = models.BooleanField(_("has limits"), default=False, db_default=False)
 
     objects = ApiKeyQuerySet.as_manager()
 

@@ -122,9 +122,7 @@ class KeyLimitsSerializer(serializers.Serializer):
 class ApiKeyInfoSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    kind = serializers.ChoiceField(
-        choices=[("subscription", _("Subscription")), ("payg", _("Pay-as-you-go"))]
-    )
+    kind = serializers.CharField(help_text=_("subscription or payg."))
     key = serializers.CharField(source="masked", help_text=_("Display prefix and last four characters."))
     status = serializers.CharField(help_text=_("enabled or disabled."))
     limits = KeyLimitsSerializer()

@@ -125,7 +125,10 @@ class Reservation(models.Model):
     # The key spend-limit period this request was reserved in (None: the key had no spend limit) and
     # how much (the key's unit: Flows for subscription keys, USD for pay-as-you-go keys).
     key_limit_start = models.DateTimeField(_("key limit period start"), null=True, blank=True)
-    key_limit_reserved = _flows_field(_("reserved against the key limit"))
+    # db_default: the fast path's INSERT (fastpath.py) does not name these columns.
+    key_limit_reserved = models.DecimalField(
+        _("reserved against the key limit"), max_digits=18, decimal_places=6, default=ZERO, db_default=ZERO
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.ACTIVE
     )
