@@ -98,16 +98,18 @@ def key_spend_reserve(*, key: ApiKey, amount: Decimal, now: datetime) -> datetim
     spend = _spend_lock(key=key, start=start)
     if spend.used + spend.reserved >= key.spend_limit:
         unit = "USD" if key.kind == ApiKeyKind.PAYG else "Flows"
+        per = {
+            LimitPeriod.DAY: _("per day"),
+            LimitPeriod.WEEK: _("per week"),
+            LimitPeriod.MONTH: _("per month"),
+            LimitPeriod.TOTAL: _("in total"),
+        }[key.spend_limit_period]
         raise KeyLimitExceeded(
             _(
-                "This API key has reached its spend limit of %(limit)s %(unit)s per %(period)s. "
+                "This API key has reached its spend limit of %(limit)s %(unit)s %(per)s. "
                 "Raise the key's limit or wait until the period resets."
             )
-            % {
-                "limit": key.spend_limit.normalize(),
-                "unit": unit,
-                "period": key.get_spend_limit_period_display(),
-            },
+            % {"limit": f"{key.spend_limit.normalize():f}", "unit": unit, "per": per},
             limit="spend",
             period=key.spend_limit_period,
             resets_at=end,
