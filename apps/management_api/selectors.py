@@ -82,6 +82,7 @@ class SubscriptionDetail:
     quota_5_hour: QuotaWindowView
     quota_7_day: QuotaWindowView
     quota_monthly: MonthlyQuotaDetail
+    resets_remaining: int  # extension (issue #22): manual 5-hour window resets left this billing cycle
 
 
 def subscription_detail(*, account, now: datetime | None = None) -> SubscriptionDetail:
@@ -110,6 +111,7 @@ def subscription_detail(*, account, now: datetime | None = None) -> Subscription
         quota_5_hour=windows[WindowKind.FIVE_HOUR],
         quota_7_day=windows[WindowKind.WEEKLY],
         quota_monthly=MonthlyQuotaDetail(max_flows=monthly.max_flows, max_value_usd=monthly.max_value_usd),
+        resets_remaining=subscription.window_resets_remaining,
     )
 
 

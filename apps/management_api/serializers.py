@@ -70,6 +70,12 @@ class SubscriptionDetailSerializer(serializers.Serializer):
     quota_5_hour = QuotaWindowSerializer(help_text=_("The 5-hour window."))
     quota_7_day = QuotaWindowSerializer(help_text=_("The 7-day window."))
     quota_monthly = MonthlyQuotaSerializer(help_text=_("The monthly cap (limits only)."))
+    resets_remaining = serializers.IntegerField(
+        help_text=_(
+            "Extension field (not in the reference product): manual 5-hour window resets left in the "
+            "current billing cycle (0 on Free)."
+        )
+    )
 
 
 class FlowRateSerializer(serializers.Serializer):

@@ -76,6 +76,7 @@ def test_free_account_with_no_usage(user):
             max_usd="1.27",
         ),
         "quota_monthly": {"max_flows": D("216.0"), "max_value_usd": D("5.45")},
+        "resets_remaining": 0,  # extension field (issue #22): none on Free
     }
 
 

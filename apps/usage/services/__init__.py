@@ -8,6 +8,7 @@ cost above its max whatever the concurrency (as long as estimates cover actual c
 
 from apps.usage.services.authorize import extra_usage_authorize, meter_authorize
 from apps.usage.services.jobs import quota_windows_roll_expired, reservations_release_stale
+from apps.usage.services.resets import WindowResetRefused, five_hour_window_reset, window_auto_reset_set
 from apps.usage.services.results import AuthorizeResult, ReleaseResult, UsageResult
 from apps.usage.services.settle import meter_release, meter_usage, usage_cost_from_list_prices
 
@@ -15,6 +16,9 @@ __all__ = [
     "AuthorizeResult",
     "ReleaseResult",
     "UsageResult",
+    "WindowResetRefused",
+    "five_hour_window_reset",
+    "window_auto_reset_set",
     "extra_usage_authorize",
     "meter_authorize",
     "meter_release",

@@ -1,5 +1,6 @@
 """authorize: decide who pays for a request and reserve its estimate there (SPEC §7)."""
 
+import contextlib
 import hmac
 from datetime import datetime
 from decimal import Decimal
@@ -32,6 +33,7 @@ from apps.usage.models import (
     Decision,
     KeySpend,
     Reservation,
+    WindowKind,
 )
 from apps.usage.rpm import rpm_acquire, rpm_limit, rpm_undo
 from apps.usage.services import fastpath
@@ -45,6 +47,7 @@ from apps.usage.services.common import (
     _invalid_params,
     _subscription,
 )
+from apps.usage.services.resets import WindowResetRefused, five_hour_window_reset
 from apps.usage.services.results import AuthorizeResult
 from apps.usage.windows import (
     window_max,
@@ -230,8 +233,32 @@ def _authorize_fast(
     )
 
 
+class _AutoReset(Exception):
+    """Rolls the authorize transaction back so the 5-hour window can be auto-reset (then retried once)."""
+
+    def __init__(self, started_at: datetime):
+        super().__init__(started_at)
+        self.started_at = started_at
+
+
+def _auto_reset_due(*, subscription, blocking) -> bool:
+    """Auto-reset applies when only the 5-hour window is out of room and a reset is left (issue #22)."""
+    return (
+        subscription.window_auto_reset
+        and [window.kind for window in blocking] == [WindowKind.FIVE_HOUR]
+        and blocking[0].started_at is not None
+        and subscription.window_resets_remaining > 0
+    )
+
+
 def _authorize_subscription(
-    *, request_id: str, key: ApiKey, model: CatalogModel, estimate: Decimal, now: datetime
+    *,
+    request_id: str,
+    key: ApiKey,
+    model: CatalogModel,
+    estimate: Decimal,
+    now: datetime,
+    auto_reset: bool = True,
 ) -> AuthorizeResult:
     account = key.account
     subscription = _subscription(account)
@@ -266,6 +293,8 @@ def _authorize_subscription(
                 for kind in WINDOW_KINDS
                 if windows[kind].used_flows + windows[kind].reserved_flows >= window_max(plan=plan, kind=kind)
             ]
+            if blocking and auto_reset and _auto_reset_due(subscription=subscription, blocking=blocking):
+                raise _AutoReset(blocking[0].started_at)
             if not blocking:
                 for kind in WINDOW_KINDS:
                     window_start_if_idle(window=windows[kind], now=now)
@@ -313,6 +342,15 @@ def _authorize_subscription(
         rpm_undo(account_id=account.pk, result=rpm)
         key_rpm_undo(key=key, rpm=key_rpm)
         raise
+    except _AutoReset as due:  # nothing was written: spend one reset (once per window), then decide again
+        rpm_undo(account_id=account.pk, result=rpm)
+        key_rpm_undo(key=key, rpm=key_rpm)
+        # Refused when another request reset it meanwhile, or the last reset was just spent.
+        with contextlib.suppress(WindowResetRefused):
+            five_hour_window_reset(account=account, window_started_at=due.started_at, auto=True, now=now)
+        return _authorize_subscription(
+            request_id=request_id, key=key, model=model, estimate=estimate, now=now, auto_reset=False
+        )
     except IntegrityError:
         # The same request id was authorized concurrently and won the insert: this call is a replay.
         rpm_undo(account_id=account.pk, result=rpm)
