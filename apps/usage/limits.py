@@ -9,38 +9,24 @@ Lock order: reservation → key spend row → windows → Extra Usage setting �
 key spend row before the windows; usage and release lock it right after the reservation).
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 from apps.api_keys.models import ApiKey, ApiKeyKind, LimitPeriod
+from apps.core.periods import calendar_period
 from apps.usage.exceptions import KeyLimitExceeded, ModelNotAllowed, RateLimited
 from apps.usage.models import KeySpend, UsageEvent
 from apps.usage.rpm import RpmResult, rpm_acquire, rpm_undo
 
 ZERO = Decimal("0")
-TOTAL_START = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def limit_period_bounds(*, period: str, now: datetime) -> tuple[datetime, datetime | None]:
     """(start, end) of the limit period containing `now`; end None for the total period."""
-    if period == LimitPeriod.TOTAL:
-        return TOTAL_START, None
-    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    if period == LimitPeriod.DAY:
-        return day, day + timedelta(days=1)
-    if period == LimitPeriod.WEEK:
-        start = day - timedelta(days=day.weekday())
-        return start, start + timedelta(days=7)
-    start = day.replace(day=1)
-    end = (
-        start.replace(year=start.year + 1, month=1)
-        if start.month == 12
-        else start.replace(month=start.month + 1)
-    )
-    return start, end
+    return calendar_period(period=period, now=now)
 
 
 def key_model_check(*, key: ApiKey, model_slug: str) -> None:

@@ -56,6 +56,7 @@ from apps.usage.windows import (
     windows_save,
 )
 from apps.wallet import services as wallet_services
+from apps.wallet.exceptions import SpendCapReached
 
 
 def _replay(request_id: str, *, api_key: str | ApiKey, model: str) -> AuthorizeResult | None:
@@ -102,7 +103,7 @@ def extra_usage_authorize(
     if payg_key is None:
         return None
     if not wallet_services.wallet_reserve(
-        account=account, amount_usd=estimated_cost_usd, request_id=request_id
+        account=account, amount_usd=estimated_cost_usd, request_id=request_id, now=now
     ):
         return None
     return Reservation.objects.create(
@@ -338,7 +339,7 @@ def _authorize_subscription(
                         _("Your subscription quota is used up until its window resets."),
                         resets_at=max(resets) if resets else None,
                     )
-    except KeyLimitExceeded:
+    except (KeyLimitExceeded, SpendCapReached):
         rpm_undo(account_id=account.pk, result=rpm)
         key_rpm_undo(key=key, rpm=key_rpm)
         raise
@@ -373,7 +374,7 @@ def _authorize_payg(
         with transaction.atomic():
             limit_start = key_spend_reserve(key=key, amount=estimate, now=now)
             if not wallet_services.wallet_reserve(
-                account=account, amount_usd=estimate, request_id=request_id
+                account=account, amount_usd=estimate, request_id=request_id, now=now
             ):
                 raise InsufficientCredit(
                     _("Your pay-as-you-go balance is too low. Top up your wallet to continue.")
@@ -389,7 +390,7 @@ def _authorize_payg(
                 key_limit_reserved=estimate if limit_start is not None else ZERO,
                 created_at=now,
             )
-    except (KeyLimitExceeded, InsufficientCredit):
+    except (KeyLimitExceeded, InsufficientCredit, SpendCapReached):
         key_rpm_undo(key=key, rpm=key_rpm)
         raise
     except IntegrityError:
