@@ -18,6 +18,7 @@ urlpatterns = [
     path("payg/top-up/", payg.payg_topup, name="payg_topup"),
     path("payg/auto-top-up/", payg.payg_auto_topup, name="payg_auto_topup"),
     path("payg/low-balance-alert/", payg.payg_low_balance_alert, name="payg_low_balance_alert"),
+    path("payg/spend-caps/", payg.payg_spend_caps, name="payg_spend_caps"),
     path("payg/card/", payg.payg_sandbox_card, name="payg_sandbox_card"),
     path("management-keys/", api_keys.management_keys, name="management_keys"),
     path("keys/<str:kind>/create/", api_keys.api_key_create_view, name="api_key_create"),
