@@ -89,7 +89,7 @@ class GatewayTokenScheme(OpenApiAuthenticationExtension):
 
 ERROR_TYPES = (
     "invalid_params, unauthorized, access_denied, not_authorized, request_conflict, quota_exceeded, "
-    "insufficient_credit, key_limit_exceeded, model_not_available, model_not_allowed, invalid_model, rate_limit"
+    "insufficient_credit, key_limit_exceeded, spend_cap_reached, model_not_available, model_not_allowed, invalid_model, rate_limit"
 )
 GatewayErrorSerializer = inline_serializer(
     name="GatewayError",
@@ -102,11 +102,14 @@ GatewayErrorSerializer = inline_serializer(
                 "type": serializers.CharField(help_text=ERROR_TYPES),
                 "message": serializers.CharField(),
                 "resets_at": serializers.DateTimeField(
-                    required=False, allow_null=True, help_text="quota_exceeded and key_limit_exceeded only"
+                    required=False,
+                    allow_null=True,
+                    help_text="quota_exceeded, key_limit_exceeded and spend_cap_reached only",
                 ),
                 "limit": serializers.CharField(required=False, help_text="key_limit_exceeded only: spend"),
                 "period": serializers.CharField(
-                    required=False, help_text="key_limit_exceeded only: day, week, month or total"
+                    required=False,
+                    help_text="key_limit_exceeded and spend_cap_reached: day, week, month (or total)",
                 ),
             },
         ),
@@ -199,8 +202,8 @@ class AuthorizeApi(GatewayApi):
         ),
         errors={
             402: _error(
-                "`quota_exceeded` (with resets_at), `insufficient_credit` or `key_limit_exceeded` (with "
-                "limit, period and resets_at)."
+                "`quota_exceeded` (with resets_at), `insufficient_credit`, `key_limit_exceeded` (with "
+                "limit, period and resets_at) or `spend_cap_reached` (with period and resets_at)."
             ),
             403: _error(
                 "The key is unknown, disabled, deleted or a management key, or the account may not "
