@@ -14,6 +14,15 @@ class ApiKeyKind(models.TextChoices):
     MANAGEMENT = "management", _("Management")
 
 
+class LimitPeriod(models.TextChoices):
+    """The period a key's spend limit counts over (UTC calendar periods; weeks start on Monday)."""
+
+    DAY = "day", _("Day")
+    WEEK = "week", _("Week")
+    MONTH = "month", _("Month")
+    TOTAL = "total", _("Total")
+
+
 class ApiKeyStatus(models.TextChoices):
     ENABLED = "enabled", _("Enabled")
     DISABLED = "disabled", _("Disabled")
@@ -88,6 +97,18 @@ class ApiKey(TimeStampedModel):
     used_flows = models.DecimalField(_("Flows used"), max_digits=18, decimal_places=6, default=Decimal("0"))
     used_usd = models.DecimalField(_("USD used"), max_digits=18, decimal_places=6, default=Decimal("0"))
     request_count = models.PositiveBigIntegerField(_("requests"), default=0)
+    # Per-key limits (issue #22), set by `api_key_set_limits`. The spend limit is in USD for
+    # pay-as-you-go keys and in Flows for subscription keys; `has_limits` says whether any is set (the
+    # metering fast path hands such keys to the full path, which enforces them).
+    spend_limit = models.DecimalField(
+        _("spend limit"), max_digits=18, decimal_places=6, null=True, blank=True
+    )
+    spend_limit_period = models.CharField(
+        _("spend limit period"), max_length=8, choices=LimitPeriod.choices, blank=True, default=""
+    )
+    allowed_models = models.JSONField(_("allowed models"), default=list, blank=True)
+    rpm_limit = models.PositiveIntegerField(_("RPM limit"), null=True, blank=True)
+    has_limits = models.BooleanField(_("has limits"), default=False, db_default=False)
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -105,6 +126,11 @@ class ApiKey(TimeStampedModel):
                 condition=models.Q(used_flows__gte=0), name="api_key_used_flows_non_negative"
             ),
             models.CheckConstraint(condition=models.Q(used_usd__gte=0), name="api_key_used_usd_non_negative"),
+            models.CheckConstraint(
+                condition=models.Q(spend_limit__isnull=True, spend_limit_period="")
+                | models.Q(spend_limit__gte=0, spend_limit_period__in=LimitPeriod.values),
+                name="api_key_spend_limit_valid",
+            ),
         ]
         indexes = [
             models.Index(

@@ -27,6 +27,7 @@ from apps.api_keys.models import (
     ApiKeyKind,
     ApiKeyStatus,
     KeyUnusable,
+    LimitPeriod,
     api_key_unusable_reason,
 )
 from apps.core.exceptions import ApplicationError
@@ -42,6 +43,7 @@ __all__ = [
     "api_key_hash",
     "api_key_rename",
     "api_key_rotate",
+    "api_key_set_limits",
     "api_key_set_status",
     "api_key_touch",
     "api_key_usage_add",
@@ -161,6 +163,111 @@ def api_key_set_status(*, account: User, key_id, status: str, actor: User | None
     _audit(event_type=event, key=key, actor=_actor(actor, account))
     if status == ApiKeyStatus.DISABLED:
         hooks.api_key_unusable.send(key=key, deleted=False, now=None)
+    return key
+
+
+# Bounds on per-key limits (issue #22).
+SPEND_LIMIT_MAX = Decimal("999999999999")  # below the 18-digit, 6-place columns' capacity
+RPM_LIMIT_MAX = 1_000_000
+ALLOWED_MODELS_MAX = 50
+MODEL_SLUG_MAX_LENGTH = 100
+
+
+def _limit_error(field: str, message) -> ApplicationError:
+    return ApplicationError(
+        _("Invalid parameter %(field)s: %(error)s") % {"field": field, "error": message},
+        code=f"invalid_{field}",
+    )
+
+
+def _limits_clean(*, spend_limit, spend_limit_period, allowed_models, rpm_limit) -> dict:
+    if spend_limit is not None:
+        if (
+            isinstance(spend_limit, bool)
+            or not isinstance(spend_limit, Decimal | int)
+            or not Decimal(spend_limit).is_finite()
+            or not 0 < spend_limit <= SPEND_LIMIT_MAX
+            or Decimal(spend_limit).as_tuple().exponent < -6
+        ):
+            raise _limit_error(
+                "spend_limit",
+                _("Must be an amount above 0 and at most %(max)s, with at most 6 decimal places.")
+                % {"max": SPEND_LIMIT_MAX},
+            )
+        if spend_limit_period not in LimitPeriod.values:
+            raise _limit_error("spend_limit_period", _("Choose day, week, month or total."))
+    else:
+        spend_limit_period = ""
+    models = allowed_models or []
+    if not isinstance(models, list | tuple) or len(models) > ALLOWED_MODELS_MAX:
+        raise _limit_error("allowed_models", _("At most %(max)d models.") % {"max": ALLOWED_MODELS_MAX})
+    cleaned = []
+    for slug in models:
+        if not isinstance(slug, str) or not 0 < len(slug) <= MODEL_SLUG_MAX_LENGTH:
+            raise _limit_error(
+                "allowed_models",
+                _("Each model is a name of 1 to %(max)d characters.") % {"max": MODEL_SLUG_MAX_LENGTH},
+            )
+        if slug not in cleaned:
+            cleaned.append(slug)
+    if rpm_limit is not None and (
+        isinstance(rpm_limit, bool) or not isinstance(rpm_limit, int) or not 1 <= rpm_limit <= RPM_LIMIT_MAX
+    ):
+        raise _limit_error(
+            "rpm_limit", _("Must be a whole number from 1 to %(max)d.") % {"max": RPM_LIMIT_MAX}
+        )
+    return {
+        "spend_limit": Decimal(spend_limit) if spend_limit is not None else None,
+        "spend_limit_period": spend_limit_period,
+        "allowed_models": cleaned,
+        "rpm_limit": rpm_limit,
+    }
+
+
+@transaction.atomic
+def api_key_set_limits(
+    *,
+    account: User,
+    key_id,
+    spend_limit: Decimal | None,
+    spend_limit_period: str,
+    allowed_models: list[str],
+    rpm_limit: int | None,
+    actor: User | None = None,
+) -> ApiKey:
+    """Set an inference key's limits (issue #22): spend per period, model allow-list, RPM cap.
+
+    None / empty clears a limit. The spend limit is in USD for pay-as-you-go keys and Flows for
+    subscription keys; checking model names against the catalog is the caller's job (this layer does
+    not know the catalog). Setting the limits a key already has writes nothing.
+    """
+    limits = _limits_clean(
+        spend_limit=spend_limit,
+        spend_limit_period=spend_limit_period,
+        allowed_models=allowed_models,
+        rpm_limit=rpm_limit,
+    )
+    key = _key_lock(account=account, key_id=key_id)
+    if key.kind == ApiKeyKind.MANAGEMENT:
+        raise ApplicationError(_("Management keys have no usage limits."), code="invalid_kind")
+    previous = {field: getattr(key, field) for field in limits}
+    if previous == limits:
+        return key
+    for field, value in limits.items():
+        setattr(key, field, value)
+    key.has_limits = key.spend_limit is not None or bool(key.allowed_models) or key.rpm_limit is not None
+    key.save(update_fields=[*limits, "has_limits", "updated_at"])
+    _audit(
+        event_type="api_key.limits_changed",
+        key=key,
+        actor=_actor(actor, account),
+        details={
+            "spend_limit": str(key.spend_limit) if key.spend_limit is not None else None,
+            "spend_limit_period": key.spend_limit_period,
+            "allowed_models": key.allowed_models,
+            "rpm_limit": key.rpm_limit,
+        },
+    )
     return key
 
 

@@ -25,6 +25,7 @@ from apps.core.api import api_success
 from apps.core.exceptions import NotFoundError, RateLimitedError
 from apps.management_api import selectors
 from apps.management_api.serializers import (
+    ApiKeysSerializer,
     ErrorSerializer,
     FlowRateSerializer,
     GenerationSerializer,
@@ -174,6 +175,22 @@ class SubscriptionDetailApi(ManagementApi):
     def get(self, request):
         detail = selectors.subscription_detail(account=request.user)
         return api_success(SubscriptionDetailSerializer(detail).data)
+
+
+class ApiKeysApi(ManagementApi):
+    throttle_scope = "keys"
+
+    @documented(
+        operation_id="keys",
+        summary=_("Inference keys and their limits"),
+        description=_(
+            "The account's subscription and pay-as-you-go keys (masked) with their limits: spend per "
+            "period, model allow-list and RPM cap. An extension of the reference product's API."
+        ),
+        data=ApiKeysSerializer,
+    )
+    def get(self, request):
+        return api_success(ApiKeysSerializer(selectors.inference_keys_with_limits(account=request.user)).data)
 
 
 class FlowRateApi(ManagementApi):

@@ -82,6 +82,7 @@ class SubscriptionDetail:
     quota_5_hour: QuotaWindowView
     quota_7_day: QuotaWindowView
     quota_monthly: MonthlyQuotaDetail
+    resets_remaining: int  # extension (issue #22): manual 5-hour window resets left this billing cycle
 
 
 def subscription_detail(*, account, now: datetime | None = None) -> SubscriptionDetail:
@@ -110,6 +111,7 @@ def subscription_detail(*, account, now: datetime | None = None) -> Subscription
         quota_5_hour=windows[WindowKind.FIVE_HOUR],
         quota_7_day=windows[WindowKind.WEEKLY],
         quota_monthly=MonthlyQuotaDetail(max_flows=monthly.max_flows, max_value_usd=monthly.max_value_usd),
+        resets_remaining=subscription.window_resets_remaining,
     )
 
 
@@ -302,3 +304,31 @@ def management_key_example_prefix(*, account) -> str:
         .first()
     )
     return key or KEY_PREFIXES[ApiKeyKind.MANAGEMENT]
+
+
+def inference_keys_with_limits(*, account) -> dict:
+    """The account's live inference keys with their limits (issue #22), for `GET keys`."""
+    keys = (
+        ApiKey.objects.live()
+        .filter(account=account)
+        .exclude(kind=ApiKeyKind.MANAGEMENT)
+        .order_by("created_at", "id")
+    )
+    return {
+        "keys": [
+            {
+                "id": key.pk,
+                "name": key.name,
+                "kind": key.kind,
+                "masked": key.masked,
+                "status": key.status,
+                "limits": {
+                    "spend_limit": key.spend_limit,
+                    "spend_limit_period": key.spend_limit_period or None,
+                    "allowed_models": list(key.allowed_models),
+                    "rpm_limit": key.rpm_limit,
+                },
+            }
+            for key in keys
+        ]
+    }

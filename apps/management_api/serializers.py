@@ -70,6 +70,12 @@ class SubscriptionDetailSerializer(serializers.Serializer):
     quota_5_hour = QuotaWindowSerializer(help_text=_("The 5-hour window."))
     quota_7_day = QuotaWindowSerializer(help_text=_("The 7-day window."))
     quota_monthly = MonthlyQuotaSerializer(help_text=_("The monthly cap (limits only)."))
+    resets_remaining = serializers.IntegerField(
+        help_text=_(
+            "Extension field (not in the reference product): manual 5-hour window resets left in the "
+            "current billing cycle (0 on Free)."
+        )
+    )
 
 
 class FlowRateSerializer(serializers.Serializer):
@@ -98,6 +104,38 @@ class GenerationSerializer(serializers.Serializer):
     )
     extra_usage = serializers.BooleanField(help_text=_("Billed to the wallet through Extra Usage."))
     api_key_id = serializers.IntegerField()
+
+
+class KeyLimitsSerializer(serializers.Serializer):
+    spend_limit = NumberField(
+        allow_null=True,
+        help_text=_(
+            "Spend allowed per period: Flows for subscription keys, USD for pay-as-you-go keys; null: none."
+        ),
+    )
+    spend_limit_period = serializers.CharField(
+        allow_null=True,
+        help_text=_("day, week, month or total (UTC calendar periods); null without a limit."),
+    )
+    allowed_models = serializers.ListField(
+        child=serializers.CharField(), help_text=_("Model allow-list; empty: no restriction.")
+    )
+    rpm_limit = serializers.IntegerField(
+        allow_null=True, help_text=_("The key's own requests-per-minute cap; null: the plan's only.")
+    )
+
+
+class ApiKeyInfoSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text=_("subscription or payg."))
+    key = serializers.CharField(source="masked", help_text=_("Display prefix and last four characters."))
+    status = serializers.CharField(help_text=_("enabled or disabled."))
+    limits = KeyLimitsSerializer()
+
+
+class ApiKeysSerializer(serializers.Serializer):
+    keys = ApiKeyInfoSerializer(many=True, help_text=_("The account's inference keys, oldest first."))
 
 
 class GenerationsSerializer(serializers.Serializer):

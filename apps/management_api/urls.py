@@ -11,6 +11,7 @@ from apps.management_api import apis
 ROUTES = [
     ("subscription/detail", apis.SubscriptionDetailApi, "management_subscription_detail"),
     ("flow_rate", apis.FlowRateApi, "management_flow_rate"),
+    ("keys", apis.ApiKeysApi, "management_keys"),
     ("payg/balance", apis.PaygBalanceApi, "management_payg_balance"),
     ("generation", apis.GenerationApi, "management_generation"),
     ("generations", apis.GenerationsApi, "management_generations"),

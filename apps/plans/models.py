@@ -20,6 +20,9 @@ class Plan(TimeStampedModel):
     weekly_max_flows = models.DecimalField(_("weekly max Flows"), max_digits=16, decimal_places=6)
     monthly_max_flows = models.DecimalField(_("monthly max Flows"), max_digits=16, decimal_places=6)
     rpm = models.PositiveIntegerField(_("requests per minute"))
+    window_resets_per_cycle = models.PositiveSmallIntegerField(
+        _("5-hour window resets per billing cycle"), default=0, db_default=0
+    )
     tagline = models.CharField(_("tagline"), max_length=200, blank=True)
     is_public = models.BooleanField(_("shown on the pricing page"), default=True)
 
@@ -166,6 +169,13 @@ class Subscription(TimeStampedModel):
         help_text=_("Applied at the end of the current period (downgrade or cancellation to Free)."),
     )
     past_due_since = models.DateTimeField(_("past due since"), null=True, blank=True)
+    # Manual 5-hour window resets (issue #22): how many were spent in the cycle that started at
+    # `window_resets_cycle_start` (a new cycle starts from zero: resets never roll over).
+    window_resets_used = models.PositiveSmallIntegerField(_("window resets used"), default=0, db_default=0)
+    window_resets_cycle_start = models.DateTimeField(_("window resets cycle"), null=True, blank=True)
+    window_auto_reset = models.BooleanField(
+        _("auto-reset the 5-hour window"), default=False, db_default=False
+    )
     external_id = models.CharField(
         _("provider reference"),
         max_length=200,
@@ -186,3 +196,9 @@ class Subscription(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.account} on {self.plan}"
+
+    @property
+    def window_resets_remaining(self) -> int:
+        """Manual 5-hour window resets left in the current billing cycle (none roll over)."""
+        used = self.window_resets_used if self.window_resets_cycle_start == self.current_period_start else 0
+        return max(0, self.plan.window_resets_per_cycle - used)

@@ -18,6 +18,8 @@ PLANS = [
     ("max", "Max", 2, "100", "300", "3024", "12960", 15),
     ("ultra", "Ultra", 3, "200", "800", "8064", "34560", 15),
 ]
+# Manual 5-hour window resets per billing cycle (issue #22); tiers not named have none.
+WINDOW_RESETS = {"pro": 4, "max": 3, "ultra": 2}
 
 # Provider grouping names, by slug prefix. A prefix missing here falls back to a title-cased prefix.
 PROVIDERS = {
@@ -208,6 +210,7 @@ def seed_catalog() -> dict[str, int]:
             weekly_max_flows=Decimal(weekly),
             monthly_max_flows=Decimal(monthly),
             rpm=rpm,
+            window_resets_per_cycle=WINDOW_RESETS.get(tier, 0),
         )
         created["plans"] += 1
     existing = set(CatalogModel.objects.values_list("slug", flat=True))

@@ -90,7 +90,7 @@ class GatewayTokenScheme(OpenApiAuthenticationExtension):
 
 ERROR_TYPES = (
     "invalid_params, unauthorized, access_denied, not_authorized, request_conflict, quota_exceeded, "
-    "insufficient_credit, model_not_available, invalid_model, rate_limit"
+    "insufficient_credit, key_limit_exceeded, spend_cap_reached, model_not_available, model_not_allowed, invalid_model, rate_limit"
 )
 GatewayErrorSerializer = inline_serializer(
     name="GatewayError",
@@ -103,7 +103,14 @@ GatewayErrorSerializer = inline_serializer(
                 "type": serializers.CharField(help_text=ERROR_TYPES),
                 "message": serializers.CharField(),
                 "resets_at": serializers.DateTimeField(
-                    required=False, allow_null=True, help_text="quota_exceeded only"
+                    required=False,
+                    allow_null=True,
+                    help_text="quota_exceeded, key_limit_exceeded and spend_cap_reached only",
+                ),
+                "limit": serializers.CharField(required=False, help_text="key_limit_exceeded only: spend"),
+                "period": serializers.CharField(
+                    required=False,
+                    help_text="key_limit_exceeded and spend_cap_reached: day, week, month (or total)",
                 ),
             },
         ),
@@ -222,14 +229,19 @@ class AuthorizeApi(GatewayApi):
             },
         ),
         errors={
-            402: _error("`quota_exceeded` (with resets_at) or `insufficient_credit`."),
+            402: _error(
+                "`quota_exceeded` (with resets_at), `insufficient_credit`, `key_limit_exceeded` (with "
+                "limit, period and resets_at) or `spend_cap_reached` (with period and resets_at)."
+            ),
             403: _error(
                 "The key is unknown, disabled, deleted or a management key, or the account may not "
                 "use keys (`access_denied`)."
             ),
-            404: _error("`invalid_model` or `model_not_available`."),
+            404: _error(
+                "`invalid_model`, `model_not_available` or `model_not_allowed` (the key's allow-list)."
+            ),
             409: _error("The request_id is known with another key or model (`request_conflict`)."),
-            429: _error("RPM exceeded (`rate_limit`); see Retry-After."),
+            429: _error("RPM exceeded, the plan's or the key's own (`rate_limit`); see Retry-After."),
         },
     )
     def post(self, request):

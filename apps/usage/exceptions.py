@@ -72,3 +72,30 @@ class RateLimited(MeteringRefused, RateLimitedError):
     def __init__(self, message, *, retry_after: int | None = None):
         MeteringRefused.__init__(self, message)
         self.retry_after = retry_after
+
+
+class KeyLimitExceeded(MeteringRefused):
+    """The key's own spend limit has no room left in its current period (issue #22)."""
+
+    status = 402
+    type = "key_limit_exceeded"
+
+    def __init__(self, message, *, limit: str, period: str, resets_at: datetime | None):
+        super().__init__(message)
+        self.limit = limit
+        self.period = period
+        self.resets_at = resets_at
+
+    def api_fields(self) -> dict:
+        return {
+            "limit": self.limit,
+            "period": self.period,
+            "resets_at": self.resets_at.isoformat().replace("+00:00", "Z") if self.resets_at else None,
+        }
+
+
+class ModelNotAllowed(MeteringRefused):
+    """The model is outside the key's model allow-list (issue #22)."""
+
+    status = 404
+    type = "model_not_allowed"

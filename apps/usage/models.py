@@ -135,6 +135,13 @@ class Reservation(models.Model):
     rpm_remaining = models.IntegerField(_("RPM remaining"), null=True, blank=True)
     client_ip = _client_ip_field()
     client_user_agent = _client_user_agent_field()
+    # The key spend-limit period this request was reserved in (None: the key had no spend limit) and
+    # how much (the key's unit: Flows for subscription keys, USD for pay-as-you-go keys).
+    key_limit_start = models.DateTimeField(_("key limit period start"), null=True, blank=True)
+    # db_default: the fast path's INSERT (fastpath.py) does not name these columns.
+    key_limit_reserved = models.DecimalField(
+        _("reserved against the key limit"), max_digits=18, decimal_places=6, default=ZERO, db_default=ZERO
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.ACTIVE
     )
@@ -227,3 +234,30 @@ class UsageEvent(models.Model):
 
     def __str__(self) -> str:
         return self.request_id
+
+
+class KeySpend(models.Model):
+    """A key's spend in one period of its spend limit (issue #22): the counter `authorize` checks.
+
+    Same room rule as the windows: a request is admitted while `used + reserved < limit`. `used` is in
+    the key's unit (Flows for subscription keys, USD for pay-as-you-go keys).
+    """
+
+    api_key = models.ForeignKey(
+        "api_keys.ApiKey", verbose_name=_("API key"), on_delete=models.CASCADE, related_name="+"
+    )
+    period_start = models.DateTimeField(_("period start"))
+    used = _flows_field(_("used"))
+    reserved = _flows_field(_("reserved"))
+
+    class Meta:
+        verbose_name = _("key spend")
+        verbose_name_plural = _("key spend")
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "period_start"], name="key_spend_key_period_unique"),
+            models.CheckConstraint(condition=Q(used__gte=0), name="key_spend_used_non_negative"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="key_spend_reserved_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} {self.period_start:%Y-%m-%d}"

@@ -68,6 +68,14 @@ class Wallet(TimeStampedModel):
         _("low balance alert threshold"), max_digits=12, decimal_places=2, default=Decimal("3.00")
     )
     low_balance_alert_sent = models.BooleanField(_("low balance alert sent"), default=False)
+    # Account spend caps for pay-as-you-go (issue #22): USD per UTC day, week (from Monday) and month;
+    # null = no cap. And a ceiling on the auto top-ups charged per UTC calendar month.
+    spend_cap_day = models.DecimalField(_("daily spend cap"), null=True, blank=True, **AMOUNT)
+    spend_cap_week = models.DecimalField(_("weekly spend cap"), null=True, blank=True, **AMOUNT)
+    spend_cap_month = models.DecimalField(_("monthly spend cap"), null=True, blank=True, **AMOUNT)
+    auto_topup_monthly_max = models.DecimalField(
+        _("auto top-up monthly ceiling"), null=True, blank=True, **AMOUNT
+    )
 
     class Meta:
         verbose_name = _("wallet")

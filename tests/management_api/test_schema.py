@@ -26,6 +26,7 @@ from tests.management_api.factories import metered, on_plan
 OPERATIONS = {
     "/api/v1/management/subscription/detail",
     "/api/v1/management/flow_rate",
+    "/api/v1/management/keys",
     "/api/v1/management/payg/balance",
     "/api/v1/management/generation",
     "/api/v1/management/generations",

@@ -76,6 +76,7 @@ def test_free_account_with_no_usage(user):
             max_usd="1.27",
         ),
         "quota_monthly": {"max_flows": D("216.0"), "max_value_usd": D("5.45")},
+        "resets_remaining": 0,  # extension field (issue #22): none on Free
     }
 
 
@@ -123,6 +124,7 @@ def test_pro_account_mid_window(user, pro_mid_window, django_assert_max_num_quer
         max_usd="12.73",
     )
     assert data["quota_monthly"] == {"max_flows": D("2160.0"), "max_value_usd": D("54.55")}
+    assert data["resets_remaining"] == 4  # Pro: 4 manual 5-hour window resets per billing cycle
     # The same numbers as the metering selector the subscription page uses.
     views = quota_windows_for_account(account=user)
     assert data["quota_5_hour"]["used_flows"] == views["five_hour"].used_flows

@@ -10,6 +10,7 @@ from apps.api_keys.services import api_key_create
 from apps.notifications.models import Notification, NotificationSettings
 from apps.notifications.services import notification_create, notification_settings_update
 from tests.accounts.factories import UserFactory
+from tests.helpers import sign_in
 
 LOW = {"balance_usd": "2.50", "threshold_usd": "3.00"}
 
@@ -127,7 +128,7 @@ def test_bad_thresholds_are_a_form_error_and_change_nothing(console, user, thres
 def test_a_failing_email_backend_never_fails_the_request(client, settings, caplog):
     settings.EMAIL_BACKEND = "tests.notifications.test_inbox_and_preferences.BrokenMailServer"
     account = UserFactory()
-    client.force_login(account)
+    sign_in(client, account)  # just signed in: creating a key needs no re-authentication
     response = client.post("/console/keys/subscription/create/", {"name": "deploy"})
     assert response.status_code in (200, 302)
     assert ApiKey.objects.filter(account=account, name="deploy").count() == 1

@@ -1,7 +1,11 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.api_keys.models import ApiKey
+from apps.api_keys.models import ApiKey, LimitPeriod
+from apps.api_keys.services import ALLOWED_MODELS_MAX, RPM_LIMIT_MAX, SPEND_LIMIT_MAX
+from apps.plans.models import CatalogModel
 
 NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
 
@@ -13,3 +17,38 @@ class ApiKeyNameForm(forms.Form):
         strip=True,
         error_messages={"required": _("A key needs a name.")},
     )
+
+
+class ApiKeyLimitsForm(forms.Form):
+    """A key's limits (issue #22); an empty field clears that limit. Bounds match api_key_set_limits."""
+
+    spend_limit = forms.DecimalField(
+        label=_("Spend limit"),
+        required=False,
+        min_value=Decimal("0.000001"),
+        max_value=SPEND_LIMIT_MAX,
+        max_digits=18,
+        decimal_places=6,
+    )
+    spend_limit_period = forms.ChoiceField(
+        label=_("Per"), required=False, choices=[("", "—"), *LimitPeriod.choices]
+    )
+    allowed_models = forms.ModelMultipleChoiceField(
+        label=_("Allowed models"),
+        required=False,
+        queryset=CatalogModel.objects.order_by("slug"),
+        to_field_name="slug",
+        help_text=_("None selected: every model the key may otherwise call."),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    rpm_limit = forms.IntegerField(
+        label=_("Requests per minute"), required=False, min_value=1, max_value=RPM_LIMIT_MAX
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("spend_limit") is not None and not cleaned.get("spend_limit_period"):
+            self.add_error("spend_limit_period", _("Choose the period the spend limit counts over."))
+        if len(cleaned.get("allowed_models") or []) > ALLOWED_MODELS_MAX:
+            self.add_error("allowed_models", _("At most %(max)d models.") % {"max": ALLOWED_MODELS_MAX})
+        return cleaned

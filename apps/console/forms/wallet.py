@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.exceptions import ApplicationError
 from apps.wallet.services import topup_amount_parse
+from apps.wallet.services.caps import CAP_MAX, CAP_MIN
 
 
 def _money(value, *, message) -> Decimal:
@@ -74,3 +75,40 @@ class LowBalanceAlertForm(forms.Form):
 
     def clean_threshold(self):
         return _threshold(self.cleaned_data.get("threshold"), minimum=Decimal("0.00"))
+
+
+class SpendCapsForm(forms.Form):
+    """Account spend caps for pay-as-you-go and the auto top-up monthly ceiling (issue #22); empty = none."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "caps_%s")
+        super().__init__(*args, **kwargs)
+
+    spend_cap_day = forms.DecimalField(
+        label=_("Daily spend cap (USD)"),
+        required=False,
+        min_value=CAP_MIN,
+        max_value=CAP_MAX,
+        decimal_places=2,
+    )
+    spend_cap_week = forms.DecimalField(
+        label=_("Weekly spend cap (USD)"),
+        required=False,
+        min_value=CAP_MIN,
+        max_value=CAP_MAX,
+        decimal_places=2,
+    )
+    spend_cap_month = forms.DecimalField(
+        label=_("Monthly spend cap (USD)"),
+        required=False,
+        min_value=CAP_MIN,
+        max_value=CAP_MAX,
+        decimal_places=2,
+    )
+    auto_topup_monthly_max = forms.DecimalField(
+        label=_("Auto top-up ceiling per month (USD)"),
+        required=False,
+        min_value=CAP_MIN,
+        max_value=CAP_MAX,
+        decimal_places=2,
+    )

@@ -20,10 +20,11 @@ from apps.api_keys.services import (
     api_key_delete,
     api_key_rename,
     api_key_rotate,
+    api_key_set_limits,
     api_key_set_status,
 )
 from apps.console.decorators import sensitive_action
-from apps.console.forms.api_keys import ApiKeyNameForm
+from apps.console.forms.api_keys import ApiKeyLimitsForm, ApiKeyNameForm
 from apps.console.forms.usage import UsageRangeForm
 from apps.console.selectors import api_key_section, management_api_help
 from apps.core.exceptions import ApplicationError
@@ -255,8 +256,44 @@ def api_key_delete_view(request, pk):
     )
 
 
+def _limits_form(key: ApiKey, data=None) -> ApiKeyLimitsForm:
+    return ApiKeyLimitsForm(
+        data,
+        initial={
+            "spend_limit": key.spend_limit,
+            "spend_limit_period": key.spend_limit_period,
+            "allowed_models": key.allowed_models,
+            "rpm_limit": key.rpm_limit,
+        },
+    )
+
+
 @login_required
-def api_key_detail_view(request, pk):
+@require_POST
+def api_key_limits_view(request, pk):
+    """Save a key's limits from the form on its detail page; errors re-render the page (400)."""
+    key = _key_or_404(request, pk)
+    form = _limits_form(key, request.POST)
+    if form.is_valid():
+        try:
+            api_key_set_limits(
+                account=request.user,
+                key_id=key.pk,
+                spend_limit=form.cleaned_data["spend_limit"],
+                spend_limit_period=form.cleaned_data["spend_limit_period"],
+                allowed_models=[model.slug for model in form.cleaned_data["allowed_models"]],
+                rpm_limit=form.cleaned_data["rpm_limit"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Limits of “%(name)s” saved.") % {"name": key.name})
+            return redirect("console:api_key_detail", pk=key.pk)
+    return api_key_detail_view(request, pk, limits_form=form, status=400)
+
+
+@login_required
+def api_key_detail_view(request, pk, limits_form=None, status=200):
     """One key and its usage records, paginated, filtered by a date range and a model (GET form)."""
     key = _key_or_404(request, pk)
     form = UsageRangeForm(request.GET or None)
@@ -273,5 +310,13 @@ def api_key_detail_view(request, pk):
     return render(
         request,
         "console/api_keys/detail.html",
-        {"key": key, "form": form, "page": page, "query": query.urlencode(), "back": kind_page_url(key.kind)},
+        {
+            "key": key,
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "back": kind_page_url(key.kind),
+            "limits_form": (limits_form or _limits_form(key)) if key.kind != ApiKeyKind.MANAGEMENT else None,
+        },
+        status=status,
     )

@@ -13,7 +13,7 @@ from apps.billing.forms import SandboxCardForm
 from apps.billing.selectors import payment_method_default
 from apps.billing.services import payment_method_save
 from apps.console.decorators import sensitive_action
-from apps.console.forms.wallet import AutoTopUpForm, LowBalanceAlertForm, TopUpForm
+from apps.console.forms.wallet import AutoTopUpForm, LowBalanceAlertForm, SpendCapsForm, TopUpForm
 from apps.console.selectors import api_key_section
 from apps.core.exceptions import ApplicationError
 from apps.wallet.selectors import (
@@ -25,6 +25,7 @@ from apps.wallet.selectors import (
 from apps.wallet.services import (
     wallet_auto_topup_update,
     wallet_low_balance_alert_update,
+    wallet_spend_caps_update,
     wallet_topup_start,
 )
 
@@ -79,6 +80,15 @@ def _context(request, *, full_page: bool = False, **forms) -> dict:
             initial={
                 "enabled": wallet.low_balance_alert_enabled,
                 "threshold": wallet.low_balance_alert_threshold,
+            }
+        ),
+        "caps_form": forms.get("caps_form")
+        or SpendCapsForm(
+            initial={
+                "spend_cap_day": wallet.spend_cap_day,
+                "spend_cap_week": wallet.spend_cap_week,
+                "spend_cap_month": wallet.spend_cap_month,
+                "auto_topup_monthly_max": wallet.auto_topup_monthly_max,
             }
         ),
         "card_form": forms.get("card_form") or SandboxCardForm(auto_id="card_%s"),
@@ -174,6 +184,22 @@ def payg_low_balance_alert(request):
                 messages.success(request, _("Low balance alert saved."))
             return _respond(request, "alert", ok=True)
     return _respond(request, "alert", ok=False, alert_form=form)
+
+
+@login_required
+@require_POST
+def payg_spend_caps(request):
+    form = SpendCapsForm(request.POST)
+    if form.is_valid():
+        try:
+            wallet_spend_caps_update(account=request.user, actor=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            if not request.htmx:
+                messages.success(request, _("Spend caps saved."))
+            return _respond(request, "caps", ok=True)
+    return _respond(request, "caps", ok=False, caps_form=form)
 
 
 @login_required

@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -40,6 +41,7 @@ from apps.plans.services import (
     subscription_upgrade_check,
     subscription_upgrade_preview,
 )
+from apps.usage.services import WindowResetRefused, five_hour_window_reset, window_auto_reset_set
 
 HISTORY_PAGE_SIZE = 10
 TEMPLATE = "console/plans/subscription.html"
@@ -85,6 +87,59 @@ def subscription_page(request):
     if request.htmx and request.htmx.target == "billing-history":
         return render(request, f"{TEMPLATE}#billing_history", _context(request, quota=False))
     return render(request, TEMPLATE, _context(request))
+
+
+def _reset_question(subscription) -> str:
+    return _(
+        "Reset the 5-hour window now? Its usage starts again from zero. You have %(left)d of %(total)d "
+        "resets left in this billing cycle; they do not roll over."
+    ) % {"left": subscription.window_resets_remaining, "total": subscription.plan.window_resets_per_cycle}
+
+
+@login_required
+@require_POST
+def window_reset(request):
+    """The "Reset window" button of the 5-hour card. Without confirm=1 (no JS) it asks first.
+
+    `window_started_at` names the window the user saw, so a double click spends one reset.
+    """
+    subscription = subscription_get_for_account(account=request.user)
+    raw = request.POST.get("window_started_at", "")[:64]
+    started_at = parse_datetime(raw) if raw else None
+    if raw and started_at is None:
+        messages.error(request, _("Invalid parameter window_started_at: not a date-time."))
+        return _panel(request)
+    if request.POST.get("confirm") != "1":
+        return render(
+            request,
+            "console/plans/window_reset_confirm.html",
+            {"question": _reset_question(subscription), "window_started_at": raw},
+        )
+    try:
+        left = five_hour_window_reset(account=request.user, window_started_at=started_at, actor=request.user)
+    except WindowResetRefused as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("The 5-hour window was reset. %(left)d resets left in this billing cycle.") % {"left": left},
+        )
+    return _panel(request)
+
+
+@login_required
+@require_POST
+def window_auto_reset(request):
+    """Turn the automatic 5-hour window reset on or off."""
+    enabled = request.POST.get("enabled") == "1"
+    window_auto_reset_set(account=request.user, enabled=enabled, actor=request.user)
+    messages.success(
+        request,
+        _("Automatic 5-hour window reset turned on.")
+        if enabled
+        else _("Automatic 5-hour window reset turned off."),
+    )
+    return _panel(request)
 
 
 def _dialog(request, dialog: dict):

@@ -13,6 +13,7 @@ from apps.usage.services.authorize import (
     meter_authorize,
 )
 from apps.usage.services.jobs import client_ips_clear, quota_windows_roll_expired, reservations_release_stale
+from apps.usage.services.resets import WindowResetRefused, five_hour_window_reset, window_auto_reset_set
 from apps.usage.services.results import AuthorizeResult, ReleaseResult, UsageResult
 from apps.usage.services.settle import meter_release, meter_usage, usage_cost_from_list_prices
 
@@ -23,6 +24,9 @@ __all__ = [
     "client_ips_clear",
     "ReleaseResult",
     "UsageResult",
+    "WindowResetRefused",
+    "five_hour_window_reset",
+    "window_auto_reset_set",
     "extra_usage_authorize",
     "meter_authorize",
     "meter_release",

@@ -1,5 +1,6 @@
 """authorize: decide who pays for a request and reserve its estimate there (SPEC §7)."""
 
+import contextlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +10,7 @@ from types import SimpleNamespace
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 from django.utils.translation import gettext as _
@@ -23,17 +25,21 @@ from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
 from apps.usage import hotcache
 from apps.usage.exceptions import (
     InsufficientCredit,
+    KeyLimitExceeded,
     ModelNotAvailable,
     QuotaExceeded,
     RateLimited,
     RequestConflict,
 )
 from apps.usage.hooks import extra_usage_engaged
+from apps.usage.limits import key_model_check, key_rpm_acquire, key_rpm_undo, key_spend_reserve
 from apps.usage.models import (
     MAX_USER_AGENT,
     WINDOW_KINDS,
     Decision,
+    KeySpend,
     Reservation,
+    WindowKind,
 )
 from apps.usage.rpm import rpm_acquire, rpm_limit, rpm_undo
 from apps.usage.services import fastpath
@@ -47,6 +53,7 @@ from apps.usage.services.common import (
     _invalid_params,
     _subscription,
 )
+from apps.usage.services.resets import WindowResetRefused, five_hour_window_reset
 from apps.usage.services.results import AuthorizeResult
 from apps.usage.windows import (
     window_max,
@@ -55,6 +62,7 @@ from apps.usage.windows import (
     windows_save,
 )
 from apps.wallet import services as wallet_services
+from apps.wallet.exceptions import SpendCapReached
 
 
 def _replay(request_id: str, *, api_key: str | ApiKey, model: str) -> AuthorizeResult | None:
@@ -146,7 +154,7 @@ def extra_usage_authorize(
     if payg_key is None:
         return None
     if not wallet_services.wallet_reserve(
-        account=account, amount_usd=estimated_cost_usd, request_id=request_id
+        account=account, amount_usd=estimated_cost_usd, request_id=request_id, now=now
     ):
         return None
     return Reservation.objects.create(
@@ -204,6 +212,7 @@ def meter_authorize(
         return replay
     key = _inference_key(api_key)
     catalog_model = _catalog_model(model)
+    key_model_check(key=key, model_slug=catalog_model.slug)
     if key.kind == ApiKeyKind.PAYG:
         return _authorize_payg(
             request_id=request_id, key=key, model=catalog_model, estimate=estimate, now=now, client=client
@@ -282,8 +291,33 @@ def _authorize_fast(
     )
 
 
+class _AutoReset(Exception):
+    """Rolls the authorize transaction back so the 5-hour window can be auto-reset (then retried once)."""
+
+    def __init__(self, started_at: datetime):
+        super().__init__(started_at)
+        self.started_at = started_at
+
+
+def _auto_reset_due(*, subscription, blocking) -> bool:
+    """Auto-reset applies when only the 5-hour window is out of room and a reset is left (issue #22)."""
+    return (
+        subscription.window_auto_reset
+        and [window.kind for window in blocking] == [WindowKind.FIVE_HOUR]
+        and blocking[0].started_at is not None
+        and subscription.window_resets_remaining > 0
+    )
+
+
 def _authorize_subscription(
-    *, request_id: str, key: ApiKey, model: CatalogModel, estimate: Decimal, now: datetime, client: ClientInfo
+    *,
+    request_id: str,
+    key: ApiKey,
+    model: CatalogModel,
+    estimate: Decimal,
+    now: datetime,
+    client: ClientInfo,
+    auto_reset: bool = True,
 ) -> AuthorizeResult:
     account = key.account
     subscription = _subscription(account)
@@ -299,8 +333,10 @@ def _authorize_subscription(
     estimate_flows = _check_flows(
         usd_to_flows(estimate, effective_usd_per_flow(account=account)), field="estimated_cost_usd"
     )
+    key_rpm = key_rpm_acquire(key=key, now=now)
     rpm = rpm_acquire(account_id=account.pk, limit=rpm_limit(account=account, plan=plan), now=now)
     if not rpm.admitted:
+        key_rpm_undo(key=key, rpm=key_rpm)
         raise RateLimited(
             _("Rate limit exceeded: at most %(rpm)d requests per minute on your plan.")
             % {"rpm": rpm_limit(account=account, plan=plan)},
@@ -309,12 +345,15 @@ def _authorize_subscription(
     refusal = None
     try:
         with transaction.atomic():
+            limit_start = key_spend_reserve(key=key, amount=estimate_flows, now=now)
             windows = windows_lock(account=account, subscription=subscription, now=now)
             blocking = [
                 windows[kind]
                 for kind in WINDOW_KINDS
                 if windows[kind].used_flows + windows[kind].reserved_flows >= window_max(plan=plan, kind=kind)
             ]
+            if blocking and auto_reset and _auto_reset_due(subscription=subscription, blocking=blocking):
+                raise _AutoReset(blocking[0].started_at)
             if not blocking:
                 for kind in WINDOW_KINDS:
                     window_start_if_idle(window=windows[kind], now=now)
@@ -331,6 +370,8 @@ def _authorize_subscription(
                     weekly_started_at=windows["weekly"].started_at,
                     monthly_started_at=windows["monthly"].started_at,
                     rpm_remaining=rpm.remaining,
+                    key_limit_start=limit_start,
+                    key_limit_reserved=estimate_flows if limit_start is not None else ZERO,
                     created_at=now,
                     **client.fields(),
                 )
@@ -349,15 +390,43 @@ def _authorize_subscription(
                         blocking, key=lambda window: (window.resets_at is not None, window.resets_at)
                     )
                     extra_usage_engaged.send(account_id=account.pk, window=latest)
+                if reservation is not None and limit_start is not None:
+                    reservation.key_limit_start = limit_start
+                    reservation.key_limit_reserved = estimate_flows
+                    reservation.save(update_fields=["key_limit_start", "key_limit_reserved"])
+                elif reservation is None and limit_start is not None:  # refused: give the room back
+                    KeySpend.objects.filter(api_key=key, period_start=limit_start).update(
+                        reserved=F("reserved") - estimate_flows
+                    )
                 if reservation is None:
                     resets = [window.resets_at for window in blocking if window.resets_at is not None]
                     refusal = QuotaExceeded(
                         _("Your subscription quota is used up until its window resets."),
                         resets_at=max(resets) if resets else None,
                     )
+    except (KeyLimitExceeded, SpendCapReached):
+        rpm_undo(account_id=account.pk, result=rpm)
+        key_rpm_undo(key=key, rpm=key_rpm)
+        raise
+    except _AutoReset as due:  # nothing was written: spend one reset (once per window), then decide again
+        rpm_undo(account_id=account.pk, result=rpm)
+        key_rpm_undo(key=key, rpm=key_rpm)
+        # Refused when another request reset it meanwhile, or the last reset was just spent.
+        with contextlib.suppress(WindowResetRefused):
+            five_hour_window_reset(account=account, window_started_at=due.started_at, auto=True, now=now)
+        return _authorize_subscription(
+            request_id=request_id,
+            key=key,
+            model=model,
+            estimate=estimate,
+            now=now,
+            client=client,
+            auto_reset=False,
+        )
     except IntegrityError:
         # The same request id was authorized concurrently and won the insert: this call is a replay.
         rpm_undo(account_id=account.pk, result=rpm)
+        key_rpm_undo(key=key, rpm=key_rpm)
         replay = _replay(request_id, api_key=key, model=model.slug)
         if replay is None:
             raise
@@ -371,10 +440,12 @@ def _authorize_payg(
     *, request_id: str, key: ApiKey, model: CatalogModel, estimate: Decimal, now: datetime, client: ClientInfo
 ) -> AuthorizeResult:
     account = key.account
+    key_rpm = key_rpm_acquire(key=key, now=now)
     try:
         with transaction.atomic():
+            limit_start = key_spend_reserve(key=key, amount=estimate, now=now)
             if not wallet_services.wallet_reserve(
-                account=account, amount_usd=estimate, request_id=request_id
+                account=account, amount_usd=estimate, request_id=request_id, now=now
             ):
                 raise InsufficientCredit(
                     _("Your pay-as-you-go balance is too low. Top up your wallet to continue.")
@@ -386,10 +457,16 @@ def _authorize_payg(
                 model=model,
                 decision=Decision.PAYG,
                 reserved_usd=estimate,
+                key_limit_start=limit_start,
+                key_limit_reserved=estimate if limit_start is not None else ZERO,
                 created_at=now,
                 **client.fields(),
             )
+    except (KeyLimitExceeded, InsufficientCredit, SpendCapReached):
+        key_rpm_undo(key=key, rpm=key_rpm)
+        raise
     except IntegrityError:
+        key_rpm_undo(key=key, rpm=key_rpm)
         replay = _replay(request_id, api_key=key, model=model.slug)
         if replay is None:
             raise

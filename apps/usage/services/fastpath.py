@@ -53,6 +53,7 @@ SELECT k.id, k.account_id, k.kind, u.status, u.flow_value_multiplier, s.plan_id,
 FROM {key} k JOIN {user} u ON u.id = k.account_id
 JOIN {sub} s ON s.account_id = k.account_id JOIN {plan} p ON p.id = s.plan_id
 WHERE k.secret_hash = %s AND k.kind = %s AND k.status = %s AND k.deleted_at IS NULL AND u.is_active
+  AND NOT k.has_limits
 """
 
 
@@ -88,7 +89,7 @@ WITH k AS (
   FROM {key} k JOIN {user} u ON u.id = k.account_id
   JOIN {sub} s ON s.account_id = k.account_id JOIN {plan} p ON p.id = s.plan_id
   WHERE k.id = %(key_id)s AND k.secret_hash = %(hash)s AND k.kind = %(kind)s AND k.status = %(enabled)s
-    AND k.deleted_at IS NULL AND k.account_id = %(account_id)s
+    AND k.deleted_at IS NULL AND k.account_id = %(account_id)s AND NOT k.has_limits
     AND u.is_active AND u.status = %(account_status)s AND u.flow_value_multiplier = %(multiplier)s
     AND s.plan_id = %(plan_id)s AND s.current_period_end > %(now)s
 ), w AS (
@@ -225,7 +226,7 @@ def reservation_facts(request_id: str) -> ReservationFacts | None:
 _SETTLE_SQL = """
 WITH r AS (
   SELECT r.id, r.reserved_flows, r.five_hour_started_at, r.weekly_started_at, r.monthly_started_at
-  FROM {res} r WHERE r.id = %(id)s AND r.status = %(active)s FOR UPDATE
+  FROM {res} r WHERE r.id = %(id)s AND r.status = %(active)s AND r.key_limit_start IS NULL FOR UPDATE
 ), s AS (
   SELECT s.current_period_start, s.current_period_end, p.quota_5h_flows, p.weekly_max_flows,
     p.monthly_max_flows FROM {sub} s

@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.api_keys.models import ApiKey
+from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.api_keys.services import TOUCH_INTERVAL_SECONDS, api_key_touch
 from apps.core.money import round_rate, round_usage, usd_to_flows
 from apps.plans.models import CatalogModel
@@ -18,6 +18,7 @@ from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
 from apps.usage import hotcache
 from apps.usage.exceptions import InvalidParams
 from apps.usage.hooks import WindowUsage, quota_usage_check
+from apps.usage.limits import key_spend_release, key_spend_settle
 from apps.usage.models import (
     WINDOW_KINDS,
     Decision,
@@ -152,6 +153,14 @@ def meter_usage(
             flows = _check_flows(
                 usd_to_flows(cost, effective_usd_per_flow(account=account)), field=cost_field
             )
+        if reservation.key_limit_start is not None:  # locked before the windows (limits.py lock order)
+            key_spend_settle(
+                key_id=reservation.api_key_id,
+                start=reservation.key_limit_start,
+                reserved=reservation.key_limit_reserved,
+                used=_key_limit_amount(reservation=reservation, cost=cost, flows=flows),
+            )
+        if reservation.decision == Decision.SUBSCRIPTION:
             _settle_windows(reservation=reservation, flows=flows, now=now)
         else:
             wallet_services.wallet_settle(
@@ -195,6 +204,16 @@ def meter_usage(
     if reservation.billed_key is not None:
         api_key_touch(key=reservation.billed_key, now=now)
     return UsageResult.from_event(event, replayed=False)
+
+
+def _key_limit_amount(*, reservation: Reservation, cost: Decimal, flows: Decimal) -> Decimal:
+    """A settled request in its key's limit unit: USD for pay-as-you-go keys, Flows for subscription keys
+    (an Extra Usage request of a subscription key counts its cost in Flows too)."""
+    if reservation.api_key.kind == ApiKeyKind.PAYG:
+        return cost
+    if reservation.decision == Decision.SUBSCRIPTION:
+        return flows
+    return min(MAX_REQUEST_FLOWS, usd_to_flows(cost, effective_usd_per_flow(account=reservation.account)))
 
 
 def _usage_fast(
@@ -327,6 +346,11 @@ def meter_release(*, request_id: str, now: datetime | None = None) -> ReleaseRes
         if reservation.status != ReservationStatus.ACTIVE:
             return ReleaseResult(request_id=request_id, status=reservation.status, released=False)
         account = reservation.account
+        key_spend_release(
+            key_id=reservation.api_key_id,
+            start=reservation.key_limit_start,
+            reserved=reservation.key_limit_reserved,
+        )
         if reservation.decision == Decision.SUBSCRIPTION:
             windows = windows_lock(account=account, subscription=_subscription(account), now=now)
             for kind in WINDOW_KINDS:

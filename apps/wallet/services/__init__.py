@@ -1,5 +1,6 @@
 """Wallet writes. A package: ledger core, reservations, top-ups and auto top-up, staff grants (names re-exported)."""
 
+from apps.wallet.services.caps import wallet_spend_caps_update
 from apps.wallet.services.ledger import (
     DESCRIPTION_AUTO_TOPUP,
     DESCRIPTION_BONUS,
@@ -60,6 +61,7 @@ __all__ = [
     "wallet_lock",
     "wallet_low_balance_alert_update",
     "wallet_release",
+    "wallet_spend_caps_update",
     "wallet_reserve",
     "wallet_settle",
     "wallet_staff_grant",

@@ -6,17 +6,19 @@ made while the lock is held: auto top-up charges run from a task enqueued with t
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from apps.billing.models import Payment
+from apps.billing.models import Payment, PaymentPurpose
 from apps.core.exceptions import ApplicationError
 from apps.core.money import round_usage
+from apps.core.periods import calendar_period
 from apps.wallet import jobs
 from apps.wallet.models import (
     ZERO,
@@ -105,6 +107,23 @@ def _rearm_alerts(wallet: Wallet) -> list[str]:
     return []
 
 
+def auto_topup_within_ceiling(*, wallet: Wallet, now: datetime) -> bool:
+    """Whether one more auto top-up fits the monthly ceiling (call with the wallet row locked)."""
+    if wallet.auto_topup_monthly_max is None:
+        return True
+    start, _end = calendar_period(period="month", now=now)
+    charged = (
+        LedgerEntry.objects.filter(
+            wallet=wallet,
+            entry_type=EntryType.TOP_UP,
+            payment__purpose=PaymentPurpose.AUTO_TOPUP,
+            created_at__gte=start,
+        ).aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+    return charged + wallet.auto_topup_amount <= wallet.auto_topup_monthly_max
+
+
 def _check_thresholds(wallet: Wallet, before: Decimal) -> list[str]:
     """After a debit (wallet locked): detect an auto top-up crossing and a low-balance crossing."""
     after = wallet.total_balance
@@ -113,6 +132,7 @@ def _check_thresholds(wallet: Wallet, before: Decimal) -> list[str]:
         wallet.auto_topup_enabled
         and not wallet.auto_topup_pending
         and before >= wallet.auto_topup_threshold > after
+        and auto_topup_within_ceiling(wallet=wallet, now=timezone.now())  # issue #22: monthly ceiling
     ):
         wallet.auto_topup_seq += 1
         wallet.auto_topup_pending = True

@@ -6,25 +6,32 @@ wallet's `reserved_usd` under the wallet row lock; settling debits the actual co
 Call these inside the metering service's transaction.
 """
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core.money import round_usage
 from apps.wallet.models import Wallet
+from apps.wallet.services.caps import spend_caps_check
 from apps.wallet.services.ledger import wallet_debit, wallet_lock
 
 ZERO = Decimal("0")
 
 
 @transaction.atomic
-def wallet_reserve(*, account, amount_usd: Decimal, request_id: str) -> bool:
-    """Reserve `amount_usd` if the wallet has room (balance − reserved > 0); False changes nothing."""
+def wallet_reserve(*, account, amount_usd: Decimal, request_id: str, now: datetime | None = None) -> bool:
+    """Reserve `amount_usd` if the wallet has room (balance − reserved > 0); False changes nothing.
+
+    Raises SpendCapReached (changing nothing) when the account's spend cap for a period has no room.
+    """
     if not Wallet.objects.filter(account=account).exists():
         return False  # no wallet yet = no credit (and no empty wallet row written for a refusal)
     wallet = wallet_lock(account=account)
     if wallet.total_balance - wallet.reserved_usd <= 0:
         return False
+    spend_caps_check(wallet=wallet, now=now or timezone.now())
     wallet.reserved_usd += round_usage(amount_usd)
     wallet.save(update_fields=["reserved_usd", "updated_at"])
     return True
