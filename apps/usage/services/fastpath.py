@@ -15,6 +15,19 @@ which makes the exact decision (refusals, Extra Usage, replays, rolls). So the f
 hold unchanged; this only makes the common case cheap.
 
 Not used on other databases (SQLite): `fast_path_enabled()` is False there and the full path runs.
+
+How the statements are sent (`_execute`, measured with `make bench`; see the README):
+- As server-side prepared statements. Planning these joins and CTEs cost more than running them
+  (EXPLAIN ANALYZE: 1.8 ms planning, 0.8 ms execution for authorize on a quiet machine); PostgreSQL
+  plans a prepared statement generically after five executions and reuses that plan. Only these
+  statements are prepared: the ORM keeps Django's client-side binding, unprepared.
+- Without the per-request health check (`CONN_HEALTH_CHECKS`' `SELECT 1`, a round trip per call):
+  the first statement of a request on a connection kept from an earlier request is its own check.
+  If it fails because that connection died (database restart), the connection is replaced and the
+  statement sent once more. That is safe because every statement here is idempotent on the
+  request id: a repeated authorize inserts nothing (the full path then answers the replay) and a
+  repeated settle finds the reservation settled (the full path answers the replay), so a statement
+  that committed before the connection broke is never applied twice.
 """
 
 from dataclasses import dataclass
@@ -22,7 +35,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
+from django.db.backends.postgresql.base import ServerBindingCursor
 
 from apps.accounts.models import User
 from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus
@@ -32,6 +46,51 @@ from apps.usage.models import Decision, QuotaWindow, Reservation, ReservationSta
 
 def fast_path_enabled() -> bool:
     return settings.METERING_FAST_PATH and connection.vendor == "postgresql"
+
+
+class _PreparedCursor(ServerBindingCursor):
+    """psycopg's server-side binding cursor, preparing every statement it runs."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+# psycopg prepares nothing while the connection's threshold is None (Django's default, for the sake of
+# connection poolers); with this value it still never prepares on its own: only _PreparedCursor does.
+_NEVER_BY_ITSELF = 2**31
+
+
+def _cursor():
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = _NEVER_BY_ITSELF
+    with connection.wrap_database_errors:
+        # Django's own wrapping (execute wrappers, query logging, error translation) around our cursor.
+        return connection._prepare_cursor(_PreparedCursor(raw))
+
+
+def _execute(sql: str, params) -> tuple:
+    """Run one hot-path statement (prepared) and return its single row; see the module docstring."""
+    check_by_use = (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    if check_by_use:
+        connection.health_check_done = True  # the statement below is the check
+    try:
+        with _cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except DatabaseError:
+        if not check_by_use or connection.is_usable():
+            raise
+    connection.close()  # it died while idle: a fresh connection, the statement once more
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def _tables() -> dict[str, str]:
@@ -71,11 +130,9 @@ class LoadedFacts:
 
 def facts_load(secret_hash: str) -> LoadedFacts | None:
     """An enabled subscription key's facts in one statement (None: let the full path decide)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _FACTS_SQL.format(**_tables()), [secret_hash, ApiKeyKind.SUBSCRIPTION, ApiKeyStatus.ENABLED]
-        )
-        row = cursor.fetchone()
+    row = _execute(
+        _FACTS_SQL.format(**_tables()), [secret_hash, ApiKeyKind.SUBSCRIPTION, ApiKeyStatus.ENABLED]
+    )
     return LoadedFacts(*row) if row else None
 
 
@@ -172,9 +229,9 @@ def authorize_reserve(
         "rpm_remaining": rpm_remaining,
         "active": ReservationStatus.ACTIVE,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_AUTHORIZE_SQL.format(**_tables()), params)
-        reservation_id, updated, facts_rows, _five, _weekly, _monthly = cursor.fetchone()
+    reservation_id, updated, facts_rows, _five, _weekly, _monthly = _execute(
+        _AUTHORIZE_SQL.format(**_tables()), params
+    )
     if reservation_id is not None and updated != 3:  # cannot happen: the windows were locked here
         raise RuntimeError(f"fast authorize updated {updated} windows")
     return FastReservation(reservation_id, facts_rows == 1)
@@ -211,9 +268,7 @@ class ReservationFacts:
 
 
 def reservation_facts(request_id: str) -> ReservationFacts | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_RESERVATION_SQL.format(**_tables()), [request_id])
-        row = cursor.fetchone()
+    row = _execute(_RESERVATION_SQL.format(**_tables()), [request_id])
     return ReservationFacts(*row) if row else None
 
 
@@ -285,9 +340,7 @@ def usage_settle(
         "flows": flows,
         "decision": Decision.SUBSCRIPTION,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_SETTLE_SQL.format(**_tables()), params)
-        event_id, windows, counters = cursor.fetchone()
+    event_id, windows, counters = _execute(_SETTLE_SQL.format(**_tables()), params)
     if event_id is None:
         return False
     if windows != 3 or counters != 1:  # cannot happen: the rows were locked by this statement
