@@ -13,7 +13,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from apps.api_keys.models import ApiKey, ApiKeyStatus
@@ -220,3 +220,37 @@ def test_a_lost_database_connection_fails_the_call_cleanly_and_the_next_one_reco
     assert Reservation.objects.get(request_id="x").status == ReservationStatus.SETTLED
     assert [e.flows for e in UsageEvent.objects.filter(request_id="x")] == [Decimal("3")]
     assert windows(user)["five_hour"] == (Decimal("3"), Decimal("0"))
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_with_health_checks_a_connection_that_died_idle_is_replaced_by_the_first_statement(
+    user, metered, monkeypatch
+):
+    """Production's CONN_HEALTH_CHECKS: the hot path's first statement is the check (no `SELECT 1` round
+    trip); a connection that died between two requests is replaced and the call answers normally."""
+    _key, secret = metered
+    client = gateway_client()
+    monkeypatch.setitem(connection.settings_dict, "CONN_HEALTH_CHECKS", True)
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", None)
+    connection.close()
+    try:
+        assert authorize(client, "x", secret, estimate="0.05").status_code == 200
+        settings = connection.settings_dict
+        with psycopg.connect(
+            host=settings["HOST"],
+            port=settings["PORT"] or 5432,
+            user=settings["USER"],
+            dbname=settings["NAME"],
+        ) as admin:
+            admin.execute("select pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+        close_old_connections()  # what every request starts with: the health check is due again
+
+        settled = usage(client, "x", cost="0.03")
+
+        assert settled.status_code == 200
+        assert settled.json()["data"]["flows"] == "3.000000"
+        assert [e.flows for e in UsageEvent.objects.filter(request_id="x")] == [Decimal("3")]
+        assert windows(user)["five_hour"] == (Decimal("3"), Decimal("0"))
+    finally:
+        connection.close()
