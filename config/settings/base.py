@@ -234,6 +234,9 @@ FLOWPORT_DEFAULT_USD_PER_FLOW = Decimal("0.025252525253")
 # a staff edit of a catalog model, plan or Flow rate reaches every process within this interval.
 METERING_FAST_PATH = env.bool("METERING_FAST_PATH", default=True)
 METERING_CACHE_CHECK_SECONDS = env.float("METERING_CACHE_CHECK_SECONDS", default=0.5)
+# The fast path's reservations (authorize, plain subscription case only) commit without waiting for the
+# WAL flush; usage always waits. README "Metering performance" explains what a crash can and cannot lose.
+METERING_ASYNC_RESERVATIONS = env.bool("METERING_ASYNC_RESERVATIONS", default=True)
 FLOWPORT_MAX_KEYS_PER_KIND = 20
 # An abusive account's Flows are worth at most this fraction of the base rate (its quota burns faster).
 FLOWPORT_ABUSIVE_FLOW_MULTIPLIER = Decimal(env("FLOWPORT_ABUSIVE_FLOW_MULTIPLIER", default="0.8"))

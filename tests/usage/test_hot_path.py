@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from apps.accounts.models import AccountStatus, User
 from apps.api_keys.models import ApiKey, ApiKeyStatus
 from apps.api_keys.services import api_key_set_status
 from apps.plans.models import CatalogModel, ModelStatus
@@ -41,7 +42,7 @@ def windows(user) -> dict[str, tuple[Decimal, Decimal]]:
 
 @pytest.mark.postgresql
 @pytest.mark.django_db
-def test_a_warm_pair_takes_one_statement_to_authorize_and_two_to_settle(user, metered):
+def test_a_warm_pair_takes_one_statement_to_authorize_and_one_to_settle(user, metered):
     _key, secret = metered
     client = gateway_client()
     assert authorize(client, "warm", secret).status_code == 200  # loads the key's facts once
@@ -63,7 +64,7 @@ def test_a_warm_pair_takes_one_statement_to_authorize_and_two_to_settle(user, me
         "cost_usd": "0.040000",
     }
     assert len(authorize_queries) == 1
-    assert len(usage_queries) == 2
+    assert len(usage_queries) == 1
     assert windows(user) == {
         "five_hour": (Decimal("7"), Decimal("0")),
         "weekly": (Decimal("7"), Decimal("0")),
@@ -71,6 +72,71 @@ def test_a_warm_pair_takes_one_statement_to_authorize_and_two_to_settle(user, me
     }
     key = ApiKey.objects.get(pk=_key.pk)
     assert (key.used_flows, key.used_usd, key.request_count) == (Decimal("7"), Decimal("0.07"), 2)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "multiplier", "flows"),
+    [
+        (AccountStatus.HEALTHY, "1.5000", "2.000000"),  # an insider: $0.03 at $0.015 a Flow
+        (AccountStatus.ABUSIVE, "1.0000", "3.750000"),  # capped at 0.8: $0.03 at $0.008 a Flow
+        (AccountStatus.HEALTHY, "0.7000", "4.285714"),  # $0.03 / $0.007, rounded half-up to 6 places
+    ],
+)
+def test_usage_of_an_account_whose_rate_this_process_has_not_seen_takes_a_second_statement(
+    user, metered, status, multiplier, flows
+):
+    """Usage handled by another process than authorize: the account's Flow rate is not among the ones
+    guessed, so the first statement only reads the reservation and the second settles exactly."""
+    key, secret = metered
+    User.objects.filter(pk=user.pk).update(status=status, flow_value_multiplier=Decimal(multiplier))
+    client = gateway_client()
+    assert authorize(client, "warm", secret, estimate="0").status_code == 200  # the key's use is noted
+    assert usage(client, "warm", cost="0").status_code == 200
+    assert authorize(client, "r", secret, estimate="0.05").status_code == 200
+    # What another process knows: the catalog and the rate, nothing about this account.
+    hotcache._cache.accounts.clear()
+    hotcache._cache.rate_kinds = {hotcache.PLAIN_RATE_KIND: None}
+
+    with CaptureQueriesContext(connection) as queries:
+        settled = usage(client, "r", cost="0.03")
+
+    assert settled.status_code == 200
+    assert settled.json()["data"]["flows"] == flows
+    assert len(queries) == 2
+    assert [e.flows for e in UsageEvent.objects.filter(request_id="r")] == [Decimal(flows)]
+    assert windows(user)["weekly"] == (Decimal(flows), Decimal("0"))
+    assert ApiKey.objects.get(pk=key.pk).used_flows == Decimal(flows)
+
+    assert authorize(client, "r2", secret, estimate="0.05").status_code == 200  # now this process knows it
+    with CaptureQueriesContext(connection) as queries:
+        again = usage(client, "r2", cost="0.03")
+    assert again.json()["data"]["flows"] == flows
+    assert len(queries) == 1
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_usage_priced_from_list_prices_takes_a_second_statement(user, metered):
+    """Without cost_usd the cost depends on the reservation's model, known only after the first read."""
+    _key, secret = metered
+    CatalogModel.objects.filter(slug=CHAT).update(
+        input_usd_per_mtok=Decimal("0.28"), output_usd_per_mtok=Decimal("0.42"), usd_per_request=None
+    )
+    hotcache.metering_cache_reset()
+    client = gateway_client()
+    assert authorize(client, "warm", secret, estimate="0").status_code == 200  # the key's use is noted
+    assert usage(client, "warm", cost="0").status_code == 200
+    assert authorize(client, "r", secret, estimate="0.05").status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        settled = usage(client, "r", cost=None, input_tokens=1_000_000, output_tokens=1_000_000)
+
+    assert settled.json()["data"]["cost_usd"] == "0.700000"
+    assert settled.json()["data"]["flows"] == "70.000000"
+    assert len(queries) == 2
+    assert windows(user)["five_hour"] == (Decimal("70"), Decimal("0"))
 
 
 @pytest.mark.django_db

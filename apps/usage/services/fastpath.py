@@ -38,7 +38,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.backends.postgresql.base import ServerBindingCursor
 
-from apps.accounts.models import User
+from apps.accounts.models import AccountStatus, User
 from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus
 from apps.plans.models import Plan, Subscription
 from apps.usage.models import Decision, QuotaWindow, Reservation, ReservationStatus, UsageEvent, WindowKind
@@ -184,8 +184,13 @@ WITH k AS (
   RETURNING t.id
 )
 SELECT (SELECT id FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM k),
-  (SELECT five_start FROM ok), (SELECT weekly_start FROM ok), (SELECT monthly_start FROM ok)
+  (SELECT five_start FROM ok), (SELECT weekly_start FROM ok), (SELECT monthly_start FROM ok){commit}
 """
+
+# METERING_ASYNC_RESERVATIONS: this statement's transaction (and only it) commits without waiting for
+# the WAL flush. See the README ("Metering performance") for why a reservation lost in a database crash
+# costs no customer money and bills nothing twice. Usage always commits synchronously.
+_ASYNC_COMMIT = ", set_config('synchronous_commit', 'off', true)"
 
 
 @dataclass(frozen=True)
@@ -229,8 +234,12 @@ def authorize_reserve(
         "rpm_remaining": rpm_remaining,
         "active": ReservationStatus.ACTIVE,
     }
-    reservation_id, updated, facts_rows, _five, _weekly, _monthly = _execute(
-        _AUTHORIZE_SQL.format(**_tables()), params
+    # Only when the statement is its own transaction: inside a caller's transaction the setting would
+    # reach that transaction's commit, which may hold anything.
+    asynchronous = settings.METERING_ASYNC_RESERVATIONS and not connection.in_atomic_block
+    commit = _ASYNC_COMMIT if asynchronous else ""
+    reservation_id, updated, facts_rows, *_starts = _execute(
+        _AUTHORIZE_SQL.format(**_tables(), commit=commit), params
     )
     if reservation_id is not None and updated != 3:  # cannot happen: the windows were locked here
         raise RuntimeError(f"fast authorize updated {updated} windows")
@@ -238,12 +247,6 @@ def authorize_reserve(
 
 
 # --- usage --------------------------------------------------------------------------------------------
-
-_RESERVATION_SQL = """
-SELECT r.id, r.account_id, r.api_key_id, r.model_id, r.decision, r.extra_usage, r.status,
-  u.status, u.flow_value_multiplier
-FROM {res} r JOIN {user} u ON u.id = r.account_id WHERE r.request_id = %s
-"""
 
 
 @dataclass(frozen=True)
@@ -267,24 +270,50 @@ class ReservationFacts:
         )
 
 
-def reservation_facts(request_id: str) -> ReservationFacts | None:
-    row = _execute(_RESERVATION_SQL.format(**_tables()), [request_id])
-    return ReservationFacts(*row) if row else None
+@dataclass(frozen=True)
+class FlowsCandidate:
+    """The Flows of this call for accounts with this multiplier and abusive-or-not status (the two facts
+    the effective Flow rate depends on, plans.selectors.flow_value_multiplier)."""
+
+    multiplier: Decimal
+    abusive: bool
+    flows: Decimal
 
 
-# The reservation is locked first, then the windows (the full path's order: reservation → windows).
+@dataclass(frozen=True)
+class Settlement:
+    facts: ReservationFacts | None  # the reservation as the statement found it (None: unknown id)
+    flows: Decimal | None  # the Flows settled; None: nothing changed
+
+
+# Usage in one round trip: the Flows of a call depend on the account's multiplier and status, which only
+# the reservation tells; so the caller computes them (in Python, money.py's rounding) for the few
+# (multiplier, abusive) pairs it expects, and the statement uses the one that matches the account.
+# When none does (or the call is not the plain subscription case) it changes nothing and returns the
+# reservation's facts, from which the caller computes the exact Flows and sends the statement once more
+# with that single candidate. The reservation is locked first, then the windows (the full path's order).
 _SETTLE_SQL = """
-WITH r AS (
-  SELECT r.id, r.reserved_flows, r.five_hour_started_at, r.weekly_started_at, r.monthly_started_at
-  FROM {res} r WHERE r.id = %(id)s AND r.status = %(active)s FOR UPDATE
+WITH info AS (
+  SELECT r.id, r.account_id, r.api_key_id, r.model_id, r.decision, r.extra_usage, r.status,
+    u.status AS account_status, u.flow_value_multiplier
+  FROM {res} r JOIN {user} u ON u.id = r.account_id WHERE r.request_id = %(request_id)s
+), pick AS (
+  SELECT info.id, info.account_id, c.flows
+  FROM info JOIN unnest(%(multipliers)s::numeric[], %(abusive)s::boolean[], %(flows)s::numeric[])
+    AS c(multiplier, abusive, flows)
+    ON c.multiplier = info.flow_value_multiplier AND c.abusive = (info.account_status = %(abusive_status)s)
+  WHERE info.decision = %(decision)s AND NOT info.extra_usage AND info.status = %(active)s
+  LIMIT 1
+), r AS (
+  SELECT r.id, r.reserved_flows, r.five_hour_started_at, r.weekly_started_at, r.monthly_started_at,
+    pick.flows
+  FROM {res} r JOIN pick ON pick.id = r.id WHERE r.status = %(active)s FOR UPDATE OF r
 ), s AS (
-  SELECT s.current_period_start, s.current_period_end FROM {sub} s
-  JOIN {user} u ON u.id = s.account_id
-  WHERE s.account_id = %(account_id)s AND s.current_period_end > %(now)s
-    AND u.status = %(account_status)s AND u.flow_value_multiplier = %(multiplier)s
+  SELECT s.current_period_start, s.current_period_end FROM {sub} s JOIN pick ON pick.account_id = s.account_id
+  WHERE s.current_period_end > %(now)s
 ), w AS (
   SELECT w.id, w.kind, w.started_at, w.resets_at, w.used_flows, w.reserved_flows
-  FROM {win} w WHERE w.account_id = %(account_id)s AND EXISTS (SELECT 1 FROM r)
+  FROM {win} w WHERE w.account_id = (SELECT account_id FROM pick) AND EXISTS (SELECT 1 FROM r)
   ORDER BY w.id FOR UPDATE
 ), ok AS (
   SELECT count(*) = 3 AS ok FROM w, r, s
@@ -296,53 +325,63 @@ WITH r AS (
     END
 ), settled AS (
   UPDATE {res} t SET status = %(settled)s, settled_at = %(now)s
-  FROM ok WHERE t.id = %(id)s AND ok.ok AND t.status = %(active)s
+  FROM ok, r WHERE t.id = r.id AND ok.ok AND t.status = %(active)s
   RETURNING t.id, t.request_id, t.account_id, t.api_key_id, t.model_id
 ), event AS (
   INSERT INTO {event} (request_id, account_id, api_key_id, model_id, input_tokens, output_tokens, cost_usd,
     flows, billed_to, extra_usage, billed_key_id, created_at)
   SELECT settled.request_id, settled.account_id, settled.api_key_id, settled.model_id, %(input)s, %(output)s,
-    %(cost)s, %(flows)s, %(decision)s, false, NULL, %(now)s
-  FROM settled
-  RETURNING id
+    %(cost)s, r.flows, %(decision)s, false, NULL, %(now)s
+  FROM settled, r
+  RETURNING id, flows
 ), windows AS (
   UPDATE {win} t SET reserved_flows = GREATEST(0, w.reserved_flows - r.reserved_flows),
-    used_flows = w.used_flows + %(flows)s
+    used_flows = w.used_flows + r.flows
   FROM w, r, settled WHERE t.id = w.id
   RETURNING t.id
 ), counters AS (
-  UPDATE {key} k SET used_flows = k.used_flows + %(flows)s, used_usd = k.used_usd + %(cost)s,
+  UPDATE {key} k SET used_flows = k.used_flows + r.flows, used_usd = k.used_usd + %(cost)s,
     request_count = k.request_count + 1
-  FROM settled WHERE k.id = settled.api_key_id
+  FROM settled, r WHERE k.id = settled.api_key_id
   RETURNING k.id
 )
-SELECT (SELECT id FROM event), (SELECT count(*) FROM windows), (SELECT count(*) FROM counters)
+SELECT (SELECT id FROM event), (SELECT flows FROM event), (SELECT count(*) FROM windows),
+  (SELECT count(*) FROM counters), info.*
+FROM (SELECT 1) AS one LEFT JOIN info ON true
 """
 
 
 def usage_settle(
-    *, facts: ReservationFacts, input_tokens: int, output_tokens: int, cost: Decimal, flows: Decimal, now
-) -> bool:
-    """Settle an active plain subscription reservation in one statement; False = changed nothing."""
+    *,
+    request_id: str,
+    candidates: list[FlowsCandidate],
+    input_tokens: int,
+    output_tokens: int,
+    cost: Decimal,
+    now: datetime,
+) -> Settlement:
+    """Settle an active plain subscription reservation in one statement with the candidate matching its
+    account, or change nothing; either way return the reservation's facts (see above)."""
     params = {
-        "id": facts.id,
+        "request_id": request_id,
+        "multipliers": [c.multiplier for c in candidates],
+        "abusive": [c.abusive for c in candidates],
+        "flows": [c.flows for c in candidates],
+        "abusive_status": AccountStatus.ABUSIVE,
         "active": ReservationStatus.ACTIVE,
         "settled": ReservationStatus.SETTLED,
-        "account_id": facts.account_id,
-        "account_status": facts.account_status,
-        "multiplier": facts.flow_value_multiplier,
         "now": now,
         "five": WindowKind.FIVE_HOUR,
         "weekly": WindowKind.WEEKLY,
         "input": input_tokens,
         "output": output_tokens,
         "cost": cost,
-        "flows": flows,
         "decision": Decision.SUBSCRIPTION,
     }
-    event_id, windows, counters = _execute(_SETTLE_SQL.format(**_tables()), params)
+    event_id, flows, windows, counters, *facts = _execute(_SETTLE_SQL.format(**_tables()), params)
+    found = ReservationFacts(*facts) if facts[0] is not None else None
     if event_id is None:
-        return False
+        return Settlement(found, None)
     if windows != 3 or counters != 1:  # cannot happen: the rows were locked by this statement
         raise RuntimeError(f"fast usage updated {windows} windows and {counters} keys")
-    return True
+    return Settlement(found, flows)
