@@ -245,11 +245,14 @@ FLOWPORT_BONUS_EXPIRY_DAYS = env.int("FLOWPORT_BONUS_EXPIRY_DAYS", default=None)
 # Days a subscription may stay past due (failed renewal) before it drops to Free (SPEC §4).
 FLOWPORT_RENEWAL_GRACE_DAYS = env.int("FLOWPORT_RENEWAL_GRACE_DAYS", default=3)
 
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # The handler's level too: Django's own loggers (django.request's 4xx warnings) propagate here with
+    # their own levels, and LOG_LEVEL=ERROR must silence them as well.
+    "handlers": {"console": {"class": "logging.StreamHandler", "level": LOG_LEVEL}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 # Refunds (SPEC §10): the window after the payment that started the cycle, the fee kept, and how the
 # sandbox settles a refund ("succeeded" or "failed"; tests set "failed" to exercise that path).

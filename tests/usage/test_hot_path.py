@@ -13,7 +13,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.core.cache import cache
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from apps.accounts.models import AccountStatus, User
@@ -23,7 +23,7 @@ from apps.plans.models import CatalogModel, ModelStatus
 from apps.usage import hotcache, rpm
 from apps.usage.models import QuotaWindow, Reservation, ReservationStatus, UsageEvent
 from tests.api_keys.factories import make_key
-from tests.usage.factories import authorize, cent_rate, gateway_client, make_plan, put_on_plan, usage
+from tests.usage.factories import authorize, cent_rate, gateway_client, make_plan, put_on_plan, release, usage
 
 CHAT = "deepseek/deepseek-chat"
 
@@ -320,3 +320,86 @@ def test_with_health_checks_a_connection_that_died_idle_is_replaced_by_the_first
         assert windows(user)["five_hour"] == (Decimal("3"), Decimal("0"))
     finally:
         connection.close()
+
+
+def _statements(run) -> list[str]:
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        run()
+    return sent
+
+
+ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)"
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_only_the_fast_reservation_commits_without_waiting_for_the_wal_flush(user, metered):
+    """METERING_ASYNC_RESERVATIONS: authorize's statement sets synchronous_commit off for its own
+    transaction; usage's never does (a settled request is durable before usage answers 200)."""
+    _key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "warm", secret, estimate="0").status_code == 200  # windows started, facts cached
+    assert usage(client, "warm", cost="0").status_code == 200
+
+    authorized = _statements(lambda: authorize(client, "r", secret, estimate="0.05"))
+    settled = _statements(lambda: usage(client, "r", cost="0.03"))
+
+    assert len(authorized) == 1
+    assert ASYNC_COMMIT in authorized[0]
+    assert settled
+    assert not any("synchronous_commit" in sql for sql in settled)
+    with connection.cursor() as cursor:  # local to that transaction: the session is unchanged
+        cursor.execute("show synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    with override_settings(METERING_ASYNC_RESERVATIONS=False):
+        assert not any(ASYNC_COMMIT in sql for sql in _statements(lambda: authorize(client, "r2", secret)))
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_inside_a_callers_transaction_the_reservation_commits_as_that_transaction_does(user, metered):
+    _key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "warm", secret, estimate="0").status_code == 200  # windows started, facts cached
+    assert usage(client, "warm", cost="0").status_code == 200
+    assert connection.in_atomic_block  # this test's transaction stands for a caller's
+
+    sent = _statements(lambda: authorize(client, "r", secret, estimate="0.05"))
+
+    assert len(sent) == 1
+    assert "synchronous_commit" not in sent[0]
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_reservation_lost_in_a_database_crash_bills_nothing_and_charges_nothing_twice(user, metered):
+    """What recovery leaves after a crash lost an authorize committed without the WAL flush: nothing of
+    it, since a transaction is recovered whole or not at all (its window reservations go with it), and
+    any usage that answered 200 flushed the WAL past it. Rolled back here, the same state: usage for that
+    request id is 409 `not_authorized` and writes nothing; a new authorize with the id starts afresh."""
+    key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "kept", secret, estimate="0.05").status_code == 200
+    assert usage(client, "kept", cost="0.03").status_code == 200
+    before = (windows(user), list(UsageEvent.objects.values()), list(ApiKey.objects.values()))
+
+    with pytest.raises(RuntimeError), transaction.atomic():  # the crash: the reservation never lands
+        assert authorize(client, "lost", secret, estimate="0.05").status_code == 200
+        raise RuntimeError("database crashed before the WAL was flushed")
+    lost_usage = usage(client, "lost", cost="0.04")
+
+    assert lost_usage.status_code == 409
+    assert lost_usage.json()["error"]["type"] == "not_authorized"
+    assert (windows(user), list(UsageEvent.objects.values()), list(ApiKey.objects.values())) == before
+    assert not Reservation.objects.filter(request_id="lost").exists()
+    assert release(client, "lost").status_code == 409
+    assert authorize(client, "lost", secret, estimate="0.05").status_code == 200  # afresh, not a replay
+    assert usage(client, "lost", cost="0.04").json()["data"]["flows"] == "4.000000"
+    assert windows(user)["five_hour"] == (Decimal("7"), Decimal("0"))
+    assert sorted(e.flows for e in UsageEvent.objects.all()) == [Decimal("3"), Decimal("4")]

@@ -35,7 +35,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.backends.postgresql.base import ServerBindingCursor
 
 from apps.accounts.models import AccountStatus, User
@@ -60,35 +60,36 @@ class _PreparedCursor(ServerBindingCursor):
 _NEVER_BY_ITSELF = 2**31
 
 
-def _cursor():
-    connection.ensure_connection()
-    raw = connection.connection
+def _cursor(db):
+    db.ensure_connection()
+    raw = db.connection
     if raw.prepare_threshold is None:
         raw.prepare_threshold = _NEVER_BY_ITSELF
-    with connection.wrap_database_errors:
+    with db.wrap_database_errors:
         # Django's own wrapping (execute wrappers, query logging, error translation) around our cursor.
-        return connection._prepare_cursor(_PreparedCursor(raw))
+        return db._prepare_cursor(_PreparedCursor(raw))
 
 
 def _execute(sql: str, params) -> tuple:
     """Run one hot-path statement (prepared) and return its single row; see the module docstring."""
+    db = connections[DEFAULT_DB_ALIAS]  # `connection` is a proxy: one lookup instead of one per attribute
     check_by_use = (
-        connection.connection is not None
-        and connection.health_check_enabled
-        and not connection.health_check_done
-        and not connection.in_atomic_block
+        db.connection is not None
+        and db.health_check_enabled
+        and not db.health_check_done
+        and not db.in_atomic_block
     )
     if check_by_use:
-        connection.health_check_done = True  # the statement below is the check
+        db.health_check_done = True  # the statement below is the check
     try:
-        with _cursor() as cursor:
+        with _cursor(db) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
     except DatabaseError:
-        if not check_by_use or connection.is_usable():
+        if not check_by_use or db.is_usable():
             raise
-    connection.close()  # it died while idle: a fresh connection, the statement once more
-    with _cursor() as cursor:
+    db.close()  # it died while idle: a fresh connection, the statement once more
+    with _cursor(db) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
