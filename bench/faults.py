@@ -1,4 +1,4 @@
-"""Fault mode of the metering benchmark: PostgreSQL restarts and Redis goes down under load.
+"""Fault mode of the metering benchmark: PostgreSQL restarts and crashes, Redis goes down, under load.
 
     uv run python bench/faults.py        # after one `make bench` (it copies the bench database)
 
@@ -6,12 +6,17 @@ Starts a throwaway PostgreSQL cluster (initdb + pg_ctl as the `postgres` user, /
 FAULT_PG_PORT=5499) and its own redis-server (FAULT_REDIS_PORT=6399), never touching the shared ones;
 copies the bench database into it (pg_dump | psql, so the bench keys stay valid), starts gunicorn as the
 README says, drives authorize+usage pairs from FAULT_CLIENTS processes for FAULT_SECONDS and meanwhile
-restarts PostgreSQL (`pg_ctl restart -m fast`) and later stops and restarts Redis. Then it checks:
+restarts PostgreSQL (`pg_ctl restart -m fast`), crashes it (`pg_ctl restart -m immediate`: no shutdown
+checkpoint, crash recovery on start) and later stops and restarts Redis. Then it checks:
 
-- every failed metered call answered 5xx with the SPEC error body (no HTML, no dropped connection);
+- every failed metered call answered 5xx with the SPEC error body (no HTML, no dropped connection),
+  except `usage` answering 409 `not_authorized` for a request authorized in the second before the crash:
+  its reservation was committed without waiting for the WAL flush and lost with it (README "Metering
+  performance", METERING_ASYNC_RESERVATIONS): it bills nothing;
 - every `usage` answered 200 is in PostgreSQL (no settled usage lost), each request id once;
-- each account's 5-hour window `used_flows` equals the sum of its events' Flows in that window and
-  nothing stays reserved for settled requests (nothing double-counted);
+- each account's 5-hour window `used_flows` equals the sum of its events' Flows in that window, its
+  `reserved_flows` the sum of its active reservations, and nothing stays reserved for settled requests
+  (nothing double-counted, nothing lost half-way);
 - the last seconds, after both faults, answer 200 again without restarting the server.
 
 Prints a summary and writes bench-faults.json. Exits 1 if a check fails.
@@ -38,7 +43,8 @@ REDIS_PORT = int(os.environ.get("FAULT_REDIS_PORT", "6399"))
 PORT = int(os.environ.get("FAULT_PORT", "8510"))
 CLIENTS = int(os.environ.get("FAULT_CLIENTS", "16"))
 SECONDS = float(os.environ.get("FAULT_SECONDS", "24"))
-PG_RESTART_AT, REDIS_DOWN_AT, REDIS_UP_AT, CALM_FROM = 5.0, 11.0, 15.0, SECONDS - 5
+PG_RESTART_AT, PG_CRASH_AT, REDIS_DOWN_AT, REDIS_UP_AT, CALM_FROM = 4.0, 8.0, 13.0, 16.0, SECONDS - 5
+LOST_WINDOW = 2.0  # seconds before the crash in which an authorized reservation may be lost with it
 PG_DIR = Path(os.environ.get("FAULT_PG_DIR", "/tmp/flowport-perf-faults-pg"))
 SOURCE_URL = bench.DATABASE_URL
 DB_NAME = "flowport_faults"
@@ -200,6 +206,12 @@ def main() -> None:
             events.append(f"{time.time() - started:.1f}s PostgreSQL restart (pg_ctl restart -m fast)")
             pg_ctl("-o", f"-p {PG_PORT} -k /tmp -c listen_addresses=127.0.0.1", "restart", "-m", "fast")
             events.append(f"{time.time() - started:.1f}s PostgreSQL back")
+            time.sleep(max(0.0, PG_CRASH_AT - (time.time() - started)))
+            crashed_at = time.time() - started
+            events.append(f"{crashed_at:.1f}s PostgreSQL crash (pg_ctl restart -m immediate)")
+            pg_ctl("-o", f"-p {PG_PORT} -k /tmp -c listen_addresses=127.0.0.1", "restart", "-m", "immediate")
+            recovered_at = time.time() - started
+            events.append(f"{recovered_at:.1f}s PostgreSQL back after crash recovery")
             time.sleep(max(0.0, REDIS_DOWN_AT - (time.time() - started)))
             redis.send_signal(signal.SIGTERM)
             redis.wait()
@@ -227,20 +239,46 @@ def main() -> None:
             stuck = conn.execute("""
                 select count(*) from usage_reservation r join usage_usageevent e using (request_id)
                 where r.status <> 'settled'""").fetchone()[0]
+            reserved_mismatched = conn.execute("""
+                select w.account_id, w.reserved_flows, coalesce(sum(r.reserved_flows), 0)
+                from usage_quotawindow w left join usage_reservation r
+                  on r.account_id = w.account_id and r.status = 'active'
+                  and r.five_hour_started_at = w.started_at and r.decision = 'subscription'
+                where w.kind = 'five_hour' and w.started_at is not null
+                group by w.id having w.reserved_flows <> coalesce(sum(r.reserved_flows), 0)""").fetchall()
+            fault_reservations = {
+                row[0]
+                for row in conn.execute(
+                    "select request_id from usage_reservation where request_id like 'fault-%%'"
+                ).fetchall()
+            }
     finally:
         redis.send_signal(signal.SIGTERM)
         redis.wait()
         pg_ctl("stop", "-m", "fast")
         shutil.rmtree(PG_DIR, ignore_errors=True)
 
+    authorized_at = {
+        request_id: at for name, request_id, at, status, _b in calls if name == "authorize" and status == 200
+    }
     by_outcome: dict[str, int] = {}
     bad_bodies = []
-    for name, _request_id, _at, status, body in calls:
+    lost_reservations = []
+    for name, request_id, _at, status, body in calls:
         label = f"{name} {status}" + (
             f" {body['error']['type']}" if status != 200 and spec_error(body) else ""
         )
         by_outcome[label] = by_outcome.get(label, 0) + 1
-        if status != 200 and (status < 500 or not spec_error(body)):
+        if (
+            name == "usage"
+            and status == 409
+            and spec_error(body)
+            and body["error"]["type"] == "not_authorized"
+            and crashed_at - LOST_WINDOW <= authorized_at[request_id] <= recovered_at
+            and request_id not in fault_reservations
+        ):
+            lost_reservations.append(request_id)  # authorized just before the crash, lost with it
+        elif status != 200 and (status < 500 or not spec_error(body)):
             bad_bodies.append((name, status, body))
     usage_ok = {
         request_id for name, request_id, _at, status, _b in calls if name == "usage" and status == 200
@@ -253,7 +291,8 @@ def main() -> None:
         "failed calls answered 5xx with the SPEC error body": not bad_bodies,
         "no usage answered 200 is missing from PostgreSQL": not lost,
         "no request settled twice": not doubled,
-        "5-hour windows equal the sum of their events": not mismatched,
+        "5-hour windows' used equals the sum of their events": not mismatched,
+        "5-hour windows' reserved equals the sum of their active reservations": not reserved_mismatched,
         "no settled request left reserved": stuck == 0,
         f"recovered: every call after {CALM_FROM:.0f}s answered 200": bool(calm)
         and all(s == 200 for s in calm),
@@ -268,6 +307,8 @@ def main() -> None:
         "lost": lost[:10],
         "doubled": doubled[:10],
         "window_mismatches": len(mismatched),
+        "reserved_mismatches": len(reserved_mismatched),
+        "reservations_lost_in_crash": len(lost_reservations),
         "bad_bodies": [str(b)[:300] for b in bad_bodies[:5]],
         "checks": checks,
     }
@@ -279,6 +320,10 @@ def main() -> None:
     print(
         f"  usage answered 200: {len(usage_ok)}; usage events stored: {len(stored)} "
         "(more stored than answered = a commit whose answer was lost in the restart; retried, it is a replay)"
+    )
+    print(
+        f"  reservations lost with the crash (authorized < {LOST_WINDOW:.0f} s before it; usage 409 "
+        f"not_authorized, nothing billed): {len(lost_reservations)}"
     )
     for name, ok in checks.items():
         print(f"{'PASS' if ok else 'FAIL'}  {name}")

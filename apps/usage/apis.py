@@ -8,6 +8,7 @@ import hmac
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
@@ -200,8 +201,13 @@ class GatewayApi(APIView):
     renderer_classes = [JSONRenderer]
 
     def dispatch(self, request, *args, **kwargs):
-        with translation.override(request_language(request)):
-            return super().dispatch(request, *args, **kwargs)
+        language = request_language(request)
+        with translation.override(language):
+            response = super().dispatch(request, *args, **kwargs)
+        # What LocaleMiddleware would add (these views skip it: apps/usage/middleware.py).
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", language)
+        return response
 
     def validated(self, serializer_class) -> dict:
         serializer = serializer_class(data=self.request.data)

@@ -31,7 +31,11 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.models import AccountStatus
+
 STAMP_KEY = "flowport:metering:stamp"
+PLAIN_RATE_KIND = (Decimal("1"), False)  # multiplier 1, not abusive: the Flow rate of most accounts
+RATE_KINDS_MAX = 8
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,10 @@ class MeteringCache:
         self.accounts: dict[int, AccountFacts] = {}
         self.rate: RateFacts | None = None
         self.touched: dict[int, float] = {}  # key id → when this process last touched it (monotonic)
+        # The (multiplier, abusive) pairs of the accounts seen, which decide their Flow rate (at most
+        # RATE_KINDS_MAX, first seen first): usage computes a call's Flows for each before it knows
+        # which account the request id belongs to (settle.py `_usage_fast`).
+        self.rate_kinds: dict[tuple[Decimal, bool], None] = {PLAIN_RATE_KIND: None}
 
     def clear(self) -> None:
         self.models.clear()
@@ -96,6 +104,7 @@ class MeteringCache:
         self.accounts.clear()
         self.rate = None
         self.touched.clear()
+        self.rate_kinds = {PLAIN_RATE_KIND: None}
 
     def check(self) -> None:
         """Drop everything when the shared stamp moved (read at most every check interval)."""
@@ -229,7 +238,14 @@ def facts_remember(*, secret_hash: str, loaded) -> tuple[KeyFacts, AccountFacts]
     )
     c.keys[secret_hash] = key
     c.accounts[key.account_id] = account
+    kind = (account.flow_value_multiplier, account.status == AccountStatus.ABUSIVE)
+    if kind not in c.rate_kinds and len(c.rate_kinds) < RATE_KINDS_MAX:
+        c.rate_kinds = {**c.rate_kinds, kind: None}  # replaced, not changed: readers iterate it unlocked
     return key, account
+
+
+def rate_kinds() -> list[tuple[Decimal, bool]]:
+    return list(metering_cache().rate_kinds)
 
 
 def touched() -> dict[int, float]:

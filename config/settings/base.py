@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The gateway's metering calls skip the browser middleware below (see the module).
+    "apps.usage.middleware.GatewayShortcutMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -292,6 +294,9 @@ FLOWPORT_DEFAULT_USD_PER_FLOW = Decimal("0.025252525253")
 # a staff edit of a catalog model, plan or Flow rate reaches every process within this interval.
 METERING_FAST_PATH = env.bool("METERING_FAST_PATH", default=True)
 METERING_CACHE_CHECK_SECONDS = env.float("METERING_CACHE_CHECK_SECONDS", default=0.5)
+# The fast path's reservations (authorize, plain subscription case only) commit without waiting for the
+# WAL flush; usage always waits. README "Metering performance" explains what a crash can and cannot lose.
+METERING_ASYNC_RESERVATIONS = env.bool("METERING_ASYNC_RESERVATIONS", default=True)
 FLOWPORT_MAX_KEYS_PER_KIND = 20
 # An abusive account's Flows are worth at most this fraction of the base rate (its quota burns faster).
 FLOWPORT_ABUSIVE_FLOW_MULTIPLIER = Decimal(env("FLOWPORT_ABUSIVE_FLOW_MULTIPLIER", default="0.8"))
@@ -300,11 +305,14 @@ FLOWPORT_BONUS_EXPIRY_DAYS = env.int("FLOWPORT_BONUS_EXPIRY_DAYS", default=None)
 # Days a subscription may stay past due (failed renewal) before it drops to Free (SPEC §4).
 FLOWPORT_RENEWAL_GRACE_DAYS = env.int("FLOWPORT_RENEWAL_GRACE_DAYS", default=3)
 
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # The handler's level too: Django's own loggers (django.request's 4xx warnings) propagate here with
+    # their own levels, and LOG_LEVEL=ERROR must silence them as well.
+    "handlers": {"console": {"class": "logging.StreamHandler", "level": LOG_LEVEL}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 # Refunds (SPEC §10): the window after the payment that started the cycle, the fee kept, and how the
 # sandbox settles a refund ("succeeded" or "failed"; tests set "failed" to exercise that path).

@@ -52,7 +52,7 @@ def test_the_fast_path_stores_the_client_on_the_reservation_and_the_event(secret
     assert len(queries) == 1  # the one-statement fast path took it
     with CaptureQueriesContext(connection) as queries:
         assert usage(client, "fast", cost="0.02").status_code == 200
-    assert len(queries) == 2  # and settled it
+    assert len(queries) == 1  # and settled it in one statement
     assert stored("fast") == (("203.0.113.7", UA), ("203.0.113.7", UA))
     assert stored("warm") == ((None, None), (None, None))
 

@@ -8,21 +8,23 @@ others hold on both.
 """
 
 import logging
+import socket
 from decimal import Decimal
 
 import psycopg
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import close_old_connections, connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from apps.accounts.models import AccountStatus, User
 from apps.api_keys.models import ApiKey, ApiKeyStatus
 from apps.api_keys.services import api_key_set_status
 from apps.plans.models import CatalogModel, ModelStatus
 from apps.usage import hotcache, rpm
 from apps.usage.models import QuotaWindow, Reservation, ReservationStatus, UsageEvent
 from tests.api_keys.factories import make_key
-from tests.usage.factories import authorize, cent_rate, gateway_client, make_plan, put_on_plan, usage
+from tests.usage.factories import authorize, cent_rate, gateway_client, make_plan, put_on_plan, release, usage
 
 CHAT = "deepseek/deepseek-chat"
 
@@ -41,7 +43,7 @@ def windows(user) -> dict[str, tuple[Decimal, Decimal]]:
 
 @pytest.mark.postgresql
 @pytest.mark.django_db
-def test_a_warm_pair_takes_one_statement_to_authorize_and_two_to_settle(user, metered):
+def test_a_warm_pair_takes_one_statement_to_authorize_and_one_to_settle(user, metered):
     _key, secret = metered
     client = gateway_client()
     assert authorize(client, "warm", secret).status_code == 200  # loads the key's facts once
@@ -63,7 +65,7 @@ def test_a_warm_pair_takes_one_statement_to_authorize_and_two_to_settle(user, me
         "cost_usd": "0.040000",
     }
     assert len(authorize_queries) == 1
-    assert len(usage_queries) == 2
+    assert len(usage_queries) == 1
     assert windows(user) == {
         "five_hour": (Decimal("7"), Decimal("0")),
         "weekly": (Decimal("7"), Decimal("0")),
@@ -71,6 +73,71 @@ def test_a_warm_pair_takes_one_statement_to_authorize_and_two_to_settle(user, me
     }
     key = ApiKey.objects.get(pk=_key.pk)
     assert (key.used_flows, key.used_usd, key.request_count) == (Decimal("7"), Decimal("0.07"), 2)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "multiplier", "flows"),
+    [
+        (AccountStatus.HEALTHY, "1.5000", "2.000000"),  # an insider: $0.03 at $0.015 a Flow
+        (AccountStatus.ABUSIVE, "1.0000", "3.750000"),  # capped at 0.8: $0.03 at $0.008 a Flow
+        (AccountStatus.HEALTHY, "0.7000", "4.285714"),  # $0.03 / $0.007, rounded half-up to 6 places
+    ],
+)
+def test_usage_of_an_account_whose_rate_this_process_has_not_seen_takes_a_second_statement(
+    user, metered, status, multiplier, flows
+):
+    """Usage handled by another process than authorize: the account's Flow rate is not among the ones
+    guessed, so the first statement only reads the reservation and the second settles exactly."""
+    key, secret = metered
+    User.objects.filter(pk=user.pk).update(status=status, flow_value_multiplier=Decimal(multiplier))
+    client = gateway_client()
+    assert authorize(client, "warm", secret, estimate="0").status_code == 200  # the key's use is noted
+    assert usage(client, "warm", cost="0").status_code == 200
+    assert authorize(client, "r", secret, estimate="0.05").status_code == 200
+    # What another process knows: the catalog and the rate, nothing about this account.
+    hotcache._cache.accounts.clear()
+    hotcache._cache.rate_kinds = {hotcache.PLAIN_RATE_KIND: None}
+
+    with CaptureQueriesContext(connection) as queries:
+        settled = usage(client, "r", cost="0.03")
+
+    assert settled.status_code == 200
+    assert settled.json()["data"]["flows"] == flows
+    assert len(queries) == 2
+    assert [e.flows for e in UsageEvent.objects.filter(request_id="r")] == [Decimal(flows)]
+    assert windows(user)["weekly"] == (Decimal(flows), Decimal("0"))
+    assert ApiKey.objects.get(pk=key.pk).used_flows == Decimal(flows)
+
+    assert authorize(client, "r2", secret, estimate="0.05").status_code == 200  # now this process knows it
+    with CaptureQueriesContext(connection) as queries:
+        again = usage(client, "r2", cost="0.03")
+    assert again.json()["data"]["flows"] == flows
+    assert len(queries) == 1
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_usage_priced_from_list_prices_takes_a_second_statement(user, metered):
+    """Without cost_usd the cost depends on the reservation's model, known only after the first read."""
+    _key, secret = metered
+    CatalogModel.objects.filter(slug=CHAT).update(
+        input_usd_per_mtok=Decimal("0.28"), output_usd_per_mtok=Decimal("0.42"), usd_per_request=None
+    )
+    hotcache.metering_cache_reset()
+    client = gateway_client()
+    assert authorize(client, "warm", secret, estimate="0").status_code == 200  # the key's use is noted
+    assert usage(client, "warm", cost="0").status_code == 200
+    assert authorize(client, "r", secret, estimate="0.05").status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        settled = usage(client, "r", cost=None, input_tokens=500_000, output_tokens=500_000)
+
+    assert settled.json()["data"]["cost_usd"] == "0.350000"
+    assert settled.json()["data"]["flows"] == "35.000000"
+    assert len(queries) == 2  # below the quota alert range (50%): no notification query either
+    assert windows(user)["five_hour"] == (Decimal("35"), Decimal("0"))
 
 
 @pytest.mark.django_db
@@ -162,7 +229,14 @@ def test_after_a_redis_flush_windows_and_counts_are_still_exact(user, metered):
     assert sum(e.flows for e in UsageEvent.objects.filter(account=user)) == Decimal("10")
 
 
-DEAD_REDIS = "redis://127.0.0.1:6399/0"  # nothing listens there: Redis is down
+def _unused_port() -> int:
+    """A port nothing listens on (a fixed one may be taken, e.g. by `make bench-faults`'s Redis on 6399)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+DEAD_REDIS = f"redis://127.0.0.1:{_unused_port()}/0"  # nothing listens there: Redis is down
 
 
 @pytest.mark.django_db
@@ -220,3 +294,120 @@ def test_a_lost_database_connection_fails_the_call_cleanly_and_the_next_one_reco
     assert Reservation.objects.get(request_id="x").status == ReservationStatus.SETTLED
     assert [e.flows for e in UsageEvent.objects.filter(request_id="x")] == [Decimal("3")]
     assert windows(user)["five_hour"] == (Decimal("3"), Decimal("0"))
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_with_health_checks_a_connection_that_died_idle_is_replaced_by_the_first_statement(
+    user, metered, monkeypatch
+):
+    """Production's CONN_HEALTH_CHECKS: the hot path's first statement is the check (no `SELECT 1` round
+    trip); a connection that died between two requests is replaced and the call answers normally."""
+    _key, secret = metered
+    client = gateway_client()
+    monkeypatch.setitem(connection.settings_dict, "CONN_HEALTH_CHECKS", True)
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", None)
+    connection.close()
+    try:
+        assert authorize(client, "x", secret, estimate="0.05").status_code == 200
+        settings = connection.settings_dict
+        with psycopg.connect(
+            host=settings["HOST"],
+            port=settings["PORT"] or 5432,
+            user=settings["USER"],
+            dbname=settings["NAME"],
+        ) as admin:
+            admin.execute("select pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+        close_old_connections()  # what every request starts with: the health check is due again
+
+        settled = usage(client, "x", cost="0.03")
+
+        assert settled.status_code == 200
+        assert settled.json()["data"]["flows"] == "3.000000"
+        assert [e.flows for e in UsageEvent.objects.filter(request_id="x")] == [Decimal("3")]
+        assert windows(user)["five_hour"] == (Decimal("3"), Decimal("0"))
+    finally:
+        connection.close()
+
+
+def _statements(run) -> list[str]:
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        run()
+    return sent
+
+
+ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)"
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_only_the_fast_reservation_commits_without_waiting_for_the_wal_flush(user, metered):
+    """METERING_ASYNC_RESERVATIONS: authorize's statement sets synchronous_commit off for its own
+    transaction; usage's never does (a settled request is durable before usage answers 200)."""
+    _key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "warm", secret, estimate="0").status_code == 200  # windows started, facts cached
+    assert usage(client, "warm", cost="0").status_code == 200
+
+    authorized = _statements(lambda: authorize(client, "r", secret, estimate="0.05"))
+    settled = _statements(lambda: usage(client, "r", cost="0.03"))
+
+    assert len(authorized) == 1
+    assert ASYNC_COMMIT in authorized[0]
+    assert settled
+    assert not any("synchronous_commit" in sql for sql in settled)
+    with connection.cursor() as cursor:  # local to that transaction: the session is unchanged
+        cursor.execute("show synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    with override_settings(METERING_ASYNC_RESERVATIONS=False):
+        assert not any(ASYNC_COMMIT in sql for sql in _statements(lambda: authorize(client, "r2", secret)))
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_inside_a_callers_transaction_the_reservation_commits_as_that_transaction_does(user, metered):
+    _key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "warm", secret, estimate="0").status_code == 200  # windows started, facts cached
+    assert usage(client, "warm", cost="0").status_code == 200
+    assert connection.in_atomic_block  # this test's transaction stands for a caller's
+
+    sent = _statements(lambda: authorize(client, "r", secret, estimate="0.05"))
+
+    assert len(sent) == 1
+    assert "synchronous_commit" not in sent[0]
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_reservation_lost_in_a_database_crash_bills_nothing_and_charges_nothing_twice(user, metered):
+    """What recovery leaves after a crash lost an authorize committed without the WAL flush: nothing of
+    it, since a transaction is recovered whole or not at all (its window reservations go with it), and
+    any usage that answered 200 flushed the WAL past it. Rolled back here, the same state: usage for that
+    request id is 409 `not_authorized` and writes nothing; a new authorize with the id starts afresh."""
+    key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "kept", secret, estimate="0.05").status_code == 200
+    assert usage(client, "kept", cost="0.03").status_code == 200
+    before = (windows(user), list(UsageEvent.objects.values()), list(ApiKey.objects.values()))
+
+    with pytest.raises(RuntimeError), transaction.atomic():  # the crash: the reservation never lands
+        assert authorize(client, "lost", secret, estimate="0.05").status_code == 200
+        raise RuntimeError("database crashed before the WAL was flushed")
+    lost_usage = usage(client, "lost", cost="0.04")
+
+    assert lost_usage.status_code == 409
+    assert lost_usage.json()["error"]["type"] == "not_authorized"
+    assert (windows(user), list(UsageEvent.objects.values()), list(ApiKey.objects.values())) == before
+    assert not Reservation.objects.filter(request_id="lost").exists()
+    assert release(client, "lost").status_code == 409
+    assert authorize(client, "lost", secret, estimate="0.05").status_code == 200  # afresh, not a replay
+    assert usage(client, "lost", cost="0.04").json()["data"]["flows"] == "4.000000"
+    assert windows(user)["five_hour"] == (Decimal("7"), Decimal("0"))
+    assert sorted(e.flows for e in UsageEvent.objects.all()) == [Decimal("3"), Decimal("4")]

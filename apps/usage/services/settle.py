@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounts.models import AccountStatus
 from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.api_keys.services import TOUCH_INTERVAL_SECONDS, api_key_touch
 from apps.core.money import round_rate, round_usage, usd_to_flows
@@ -219,62 +220,90 @@ def _key_limit_amount(*, reservation: Reservation, cost: Decimal, flows: Decimal
 def _usage_fast(
     *, request_id: str, input_tokens: int, output_tokens: int, cost_usd: Decimal | None, now: datetime
 ) -> UsageResult | None:
-    """Settle a plain subscription reservation in two statements (fastpath.py), or None: full path.
+    """Settle a plain subscription reservation in one statement (fastpath.py), or None: full path.
 
+    The Flows are computed here for the Flow rates this process expects (every (multiplier, abusive)
+    pair among the accounts it has seen, and the plain one); the statement settles with the one that
+    matches the account. When none matches, or cost_usd is to come from list prices (the model is only
+    known from the reservation), the statement has changed nothing and returned the reservation's
+    facts: the exact Flows are computed from them and the statement is sent once more.
     None means nothing was changed; replays, releases, unknown ids, pay-as-you-go and Extra Usage and
     windows that rolled since authorize all take the full path.
     """
-    facts = fastpath.reservation_facts(request_id)
-    if facts is None or not facts.plain_subscription:
-        return None
-    if cost_usd is None:
-        model = hotcache.model_facts_by_id(facts.model_id)
-        if not model.has_list_prices:
+    cost = round_usage(cost_usd) if cost_usd is not None else None
+    candidates = _flows_candidates(cost, hotcache.rate_kinds()) if cost is not None else []
+    outcome = fastpath.usage_settle(
+        request_id=request_id,
+        candidates=candidates,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost=cost if cost is not None else ZERO,  # no candidate: nothing is written
+        now=now,
+    )
+    if outcome.flows is None:
+        facts = outcome.facts
+        if facts is None or not facts.plain_subscription:
             return None
-        cost = usage_cost_from_list_prices(
-            model=model, input_tokens=input_tokens, output_tokens=output_tokens
-        )
-    else:
-        cost = round_usage(cost_usd)
-    rate = round_rate(
-        hotcache.base_rate()
-        * flow_value_multiplier(
-            account=SimpleNamespace(
-                status=facts.account_status, flow_value_multiplier=facts.flow_value_multiplier
+        if cost is None:
+            model = hotcache.model_facts_by_id(facts.model_id)
+            if not model.has_list_prices:
+                return None
+            cost = usage_cost_from_list_prices(
+                model=model, input_tokens=input_tokens, output_tokens=output_tokens
             )
+        exact = _flows_candidates(
+            cost, [(facts.flow_value_multiplier, facts.account_status == AccountStatus.ABUSIVE)]
         )
-    )
-    flows = usd_to_flows(cost, rate)
-    if flows > MAX_REQUEST_FLOWS:
-        return None
-    settled = fastpath.usage_settle(
-        facts=facts, input_tokens=input_tokens, output_tokens=output_tokens, cost=cost, flows=flows, now=now
-    )
-    if settled is None:
-        return None
+        if not exact:  # more Flows than one request may use: the full path refuses it
+            return None
+        outcome = fastpath.usage_settle(
+            request_id=request_id,
+            candidates=exact,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost=cost,
+            now=now,
+        )
+        if outcome.flows is None:
+            return None
     quota_usage_check(
-        account_id=facts.account_id,
+        account_id=outcome.facts.account_id,
         windows=[
             WindowUsage(
                 kind=window.kind,
                 started_at=window.started_at,
                 resets_at=window.resets_at,
-                used_before=window.used_flows - flows,
+                used_before=window.used_flows - outcome.flows,
                 used_after=window.used_flows,
                 maximum=window.maximum,
             )
-            for window in settled
+            for window in outcome.windows
         ],
     )
-    _touch(key_id=facts.api_key_id, now=now)
+    _touch(key_id=outcome.facts.api_key_id, now=now)
     return UsageResult(
         request_id=request_id,
         billed_to=Decision.SUBSCRIPTION,
         extra_usage=False,
-        flows=flows,
+        flows=outcome.flows,
         cost_usd=cost,
         replayed=False,
     )
+
+
+def _flows_candidates(cost: Decimal, kinds) -> list[fastpath.FlowsCandidate]:
+    """The Flows of `cost` for each (multiplier, abusive) pair, as effective_usd_per_flow rates them."""
+    base = hotcache.base_rate()
+    candidates = []
+    for multiplier, abusive in kinds:
+        account = SimpleNamespace(
+            status=AccountStatus.ABUSIVE if abusive else AccountStatus.HEALTHY,
+            flow_value_multiplier=multiplier,
+        )
+        flows = usd_to_flows(cost, round_rate(base * flow_value_multiplier(account=account)))
+        if flows <= MAX_REQUEST_FLOWS:
+            candidates.append(fastpath.FlowsCandidate(multiplier=multiplier, abusive=abusive, flows=flows))
+    return candidates
 
 
 def _touch(*, key_id: int, now: datetime) -> None:
