@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.console.middleware.HtmxLoginRedirectMiddleware",
+    "apps.console.middleware.HtmxToastMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -72,7 +72,7 @@ def _context(request, *, dialog: dict | None = None, quota: bool = True) -> dict
 def _panel(request, *, dialog: dict | None = None):
     """After an action: the refreshed panel for HTMX, a redirect back to the page for a plain post."""
     if request.htmx:
-        context = _context(request, dialog=dialog) | {"inline_messages": True}
+        context = _context(request, dialog=dialog)  # its messages go back as a toast (HtmxToastMiddleware)
         response = render(request, f"{TEMPLATE}#panel", context)
         response["HX-Retarget"] = "#subscription-panel"  # whichever element asked, the panel is replaced
         response["HX-Reswap"] = "outerHTML"
