@@ -37,6 +37,12 @@ logger = logging.getLogger(__name__)
 
 TOPUP_BONUS_RATE = Decimal("0.20")
 
+
+def topup_bonus(amount: Decimal) -> Decimal:
+    """The bonus a top-up of `amount` USD earns (rounded to the cent, half-up)."""
+    return round_cents(amount * TOPUP_BONUS_RATE)
+
+
 _AMOUNT_RE = re.compile(r"^-?\d+(\.\d*)?$|^-?\.\d+$")
 
 
@@ -111,7 +117,7 @@ def _credit_topup(payment: Payment, *, description: str) -> None:
         description=description,
         payment=payment,
     )
-    bonus = round_cents(payment.amount_usd * TOPUP_BONUS_RATE)
+    bonus = topup_bonus(payment.amount_usd)
     if bonus > 0:
         wallet_credit(
             account=payment.account,
