@@ -234,6 +234,8 @@ FLOWPORT_DEFAULT_USD_PER_FLOW = Decimal("0.025252525253")
 METERING_FAST_PATH = env.bool("METERING_FAST_PATH", default=True)
 METERING_CACHE_CHECK_SECONDS = env.float("METERING_CACHE_CHECK_SECONDS", default=0.5)
 FLOWPORT_MAX_KEYS_PER_KIND = 20
+# The CJK-capable font PDF receipts embed (Debian's fonts-wqy-microhei, installed by `make setup` and CI).
+FLOWPORT_RECEIPT_FONT = env("FLOWPORT_RECEIPT_FONT", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 # An abusive account's Flows are worth at most this fraction of the base rate (its quota burns faster).
 FLOWPORT_ABUSIVE_FLOW_MULTIPLIER = Decimal(env("FLOWPORT_ABUSIVE_FLOW_MULTIPLIER", default="0.8"))
 # Days before a top-up bonus expires (None: bonuses never expire).

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from apps.accounts.models import User
 from apps.api_keys.models import ApiKey, ApiKeyKind
@@ -88,7 +89,7 @@ class Command(BaseCommand):
             amount=DEMO_GIFT_USD,
             source_type=GrantSource.GIFT,
             idempotency_key=f"demo:simulate_traffic:{account.pk}",
-            description="Demo credits for simulated traffic",
+            description=gettext_noop("Demo credits for simulated traffic"),  # shown translated
         )
         plan = Subscription.objects.select_related("plan").get(account=account).plan
         models = list(
