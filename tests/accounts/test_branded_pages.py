@@ -15,7 +15,9 @@ PAGES = ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "
 def test_entrance_pages_use_the_site_layout(client, path, prefix):
     html = client.get(prefix + path).content.decode()
     assert 'data-testid="auth-page"' in html
-    assert 'class="container site-header"' in html  # the site's header and navigation, not allauth's bare page
+    assert (
+        'class="container site-header"' in html
+    )  # the site's header and navigation, not allauth's bare page
     assert ("一个 API Key" in html) if prefix else ("One API key, many models." in html)
 
 
