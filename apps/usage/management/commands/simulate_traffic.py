@@ -26,10 +26,12 @@ from apps.wallet.models import GrantSource
 from apps.wallet.services import wallet_credit
 
 GRID = timedelta(minutes=17)
+# Key names are the customer's data, stored once: the demo's read in both languages of the console. The
+# English-only names of earlier demo databases still count (no second set of keys on a re-run).
 SIMULATED_KEYS = [
-    (ApiKeyKind.SUBSCRIPTION, "Simulated: laptop"),
-    (ApiKeyKind.SUBSCRIPTION, "Simulated: CI"),
-    (ApiKeyKind.PAYG, "Simulated: batch jobs"),
+    (ApiKeyKind.SUBSCRIPTION, "Simulated: laptop · 模拟：笔记本", "Simulated: laptop"),
+    (ApiKeyKind.SUBSCRIPTION, "Simulated: CI · 模拟：CI", "Simulated: CI"),
+    (ApiKeyKind.PAYG, "Simulated: batch jobs · 模拟：批处理", "Simulated: batch jobs"),
 ]
 # Prices used when a model has no list prices (the gateway then reports cost_usd itself).
 FALLBACK_USD_PER_MTOK = (Decimal("0.50"), Decimal("2.00"))
@@ -70,8 +72,8 @@ class Command(BaseCommand):
             ApiKey.objects.live().filter(account=account, kind__in=[ApiKeyKind.SUBSCRIPTION, ApiKeyKind.PAYG])
         )
         names = {key.name for key in keys}
-        for kind, name in SIMULATED_KEYS:
-            if name not in names:
+        for kind, name, legacy_name in SIMULATED_KEYS:
+            if name not in names and legacy_name not in names:
                 keys.append(api_key_create(account=account, kind=kind, name=name)[0])
         return sorted((key for key in keys if key.is_enabled), key=lambda key: key.pk)
 
