@@ -234,6 +234,8 @@ FLOWPORT_DEFAULT_USD_PER_FLOW = Decimal("0.025252525253")
 METERING_FAST_PATH = env.bool("METERING_FAST_PATH", default=True)
 METERING_CACHE_CHECK_SECONDS = env.float("METERING_CACHE_CHECK_SECONDS", default=0.5)
 FLOWPORT_MAX_KEYS_PER_KIND = 20
+# The inference endpoint customers point their SDKs at (the overview's "get started" snippets).
+FLOWPORT_INFERENCE_BASE_URL = env("FLOWPORT_INFERENCE_BASE_URL", default="http://127.0.0.1:4000/v1")
 # The CJK-capable font PDF receipts embed (Debian's fonts-wqy-microhei, installed by `make setup` and CI).
 FLOWPORT_RECEIPT_FONT = env("FLOWPORT_RECEIPT_FONT", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 # An abusive account's Flows are worth at most this fraction of the base rate (its quota burns faster).
