@@ -142,3 +142,28 @@ def test_every_console_page_fits_phone_and_laptop(busy_account, logged_in_page, 
         queue.extend(console_links(page, seen))
     assert visited >= len(START_PAGES) + 2  # the crawl reached linked pages (key and refund details)
     assert problems == {}, "\n".join(f"{where}: {found}" for where, found in problems.items())
+
+
+ENTRANCE_PAGES = [
+    "/pricing/",
+    "/accounts/login/",
+    "/accounts/signup/?next=%2Fconsole%2Fsubscription%2Fsubscribe%2F%3Fplan%3Dpro",
+    "/accounts/password/reset/",
+    "/accounts/confirm-email/",
+]
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("prefix", ["", "/zh-hans"])
+def test_signed_out_pages_fit_phone_and_laptop(page, prefix):
+    problems = {}
+    for url in ENTRANCE_PAGES:
+        for width, height in WIDTHS:
+            page.set_viewport_size({"width": width, "height": height})
+            response = page.goto(prefix + url)
+            assert response.status == 200, f"{prefix}{url}: {response.status}"
+            found = page.evaluate(MEASURE)
+            if found:
+                problems[f"{prefix}{url} @ {width}px"] = found
+    assert problems == {}, "\n".join(f"{where}: {found}" for where, found in problems.items())
