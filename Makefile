@@ -7,6 +7,8 @@ MANAGE := uv run --locked python manage.py
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@command -v msgfmt >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq gettext)
+	@# The CJK font PDF receipts embed (FLOWPORT_RECEIPT_FONT); without it receipts fall back to English.
+	@[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei)
 	uv sync --locked --quiet
 
 run: setup

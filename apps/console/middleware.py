@@ -1,8 +1,10 @@
 """Console middleware."""
 
+import json
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, reverse
@@ -47,4 +49,45 @@ class HtmxLoginRedirectMiddleware:
             return HttpResponseClientRedirect(redirect_to_login(next_url)["Location"])
         if target in _reauthentication_paths():
             return HttpResponseClientRedirect(redirect_to_login(next_url, login_url=target)["Location"])
+        return response
+
+
+TOAST_EVENT = "flowport:toast"
+
+
+class HtmxToastMiddleware:
+    """Messages of an HTMX action go back with its answer as a toast, shown next to the control that acted.
+
+    A view reports an outcome with `django.contrib.messages` as on a plain page. For an HTMX request the
+    messages are taken out of the message store and sent in the `HX-Trigger` header as
+    `{"flowport:toast": {"messages": [{"level": "success", "text": "…"}]}}`; `static/js/toast.js` shows
+    them where the action was (a plain request keeps showing them at the top of the next page).
+    (SETTINGS: MIDDLEWARE, after MessageMiddleware and HtmxMiddleware.)
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            not getattr(request, "htmx", False)
+            or not 200 <= response.status_code < 300
+            or "HX-Redirect" in response
+            or "HX-Location" in response
+        ):
+            return response
+        toasts = [
+            {"level": message.level_tag, "text": str(message)} for message in messages.get_messages(request)
+        ]
+        if not toasts:
+            return response
+        events = {}
+        if response.get("HX-Trigger"):
+            try:
+                events = json.loads(response["HX-Trigger"])
+            except ValueError:  # a plain event name (or a comma-separated list of them)
+                events = {name.strip(): None for name in response["HX-Trigger"].split(",")}
+        events[TOAST_EVENT] = {"messages": toasts}
+        response["HX-Trigger"] = json.dumps(events)
         return response

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.api_keys.models import ApiKeyKind
+from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.api_keys.selectors import api_key_list
 from apps.console.forms.api_keys import ApiKeyNameForm
 from apps.extra_usage.selectors import extra_usage_selectable_keys, extra_usage_setting_get
@@ -22,6 +22,7 @@ from apps.plans.models import Plan
 from apps.refunds.models import Refund
 from apps.refunds.selectors import refund_preview
 from apps.usage.analytics import usage_breakdown
+from apps.usage.models import UsageEvent
 from apps.usage.selectors import extra_usage_active_since, extra_usage_spent, quota_windows_for_account
 from apps.wallet.selectors import wallet_for_account
 
@@ -53,6 +54,28 @@ def plan_options(*, subscription) -> list[dict]:
             {"plan": plan, "action": action, "scheduled": subscription.scheduled_plan_id == plan.pk}
         )
     return options
+
+
+def console_overview(*, account, now) -> dict:
+    """The overview page: plan, a glance at the quota windows, wallet balance, key counts and the
+    "get started" checklist (a key, the base URL, the first request)."""
+    windows = quota_windows_for_account(account=account, now=now)
+    keys = dict.fromkeys(ApiKeyKind.values, 0)
+    for kind in ApiKey.objects.live().filter(account=account).values_list("kind", flat=True):
+        keys[kind] += 1
+    has_key = bool(keys[ApiKeyKind.SUBSCRIPTION] or keys[ApiKeyKind.PAYG])
+    first_request = UsageEvent.objects.filter(account=account).exists()
+    return {
+        "quota_glance": [
+            {"kind": "five_hour", "title": gettext("5-hour window"), "view": windows["five_hour"]},
+            {"kind": "weekly", "title": gettext("Weekly window"), "view": windows["weekly"]},
+            {"kind": "monthly", "title": gettext("Monthly cap"), "view": windows["monthly"]},
+        ],
+        "wallet": wallet_for_account(account=account),
+        "key_counts": keys,
+        "base_url": settings.FLOWPORT_INFERENCE_BASE_URL,
+        "checklist": {"key": has_key, "request": first_request, "done": has_key and first_request},
+    }
 
 
 def quota_section(*, account, now) -> dict:

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "apps.console.middleware.HtmxLoginRedirectMiddleware",
     "apps.accounts.middleware.StaffMfaRequiredMiddleware",
+    "apps.console.middleware.HtmxToastMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -298,6 +299,10 @@ METERING_CACHE_CHECK_SECONDS = env.float("METERING_CACHE_CHECK_SECONDS", default
 # WAL flush; usage always waits. README "Metering performance" explains what a crash can and cannot lose.
 METERING_ASYNC_RESERVATIONS = env.bool("METERING_ASYNC_RESERVATIONS", default=True)
 FLOWPORT_MAX_KEYS_PER_KIND = 20
+# The inference endpoint customers point their SDKs at (the overview's "get started" snippets).
+FLOWPORT_INFERENCE_BASE_URL = env("FLOWPORT_INFERENCE_BASE_URL", default="http://127.0.0.1:4000/v1")
+# The CJK-capable font PDF receipts embed (Debian's fonts-wqy-microhei, installed by `make setup` and CI).
+FLOWPORT_RECEIPT_FONT = env("FLOWPORT_RECEIPT_FONT", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 # An abusive account's Flows are worth at most this fraction of the base rate (its quota burns faster).
 FLOWPORT_ABUSIVE_FLOW_MULTIPLIER = Decimal(env("FLOWPORT_ABUSIVE_FLOW_MULTIPLIER", default="0.8"))
 # Days before a top-up bonus expires (None: bonuses never expire).

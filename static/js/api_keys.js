@@ -1,4 +1,5 @@
-/* API key sections: open the one-time secret dialog and copy the secret. No dependencies. */
+/* API key sections: open the one-time secret dialog and copy the secret. Closing it (Done or Escape)
+   before the secret was copied asks "Copied it?" first. No dependencies. */
 (function () {
   "use strict";
   if (window.flowportApiKeys) {
@@ -16,8 +17,51 @@
       dialog.addEventListener("close", function () {
         dialog.remove();
       });
+      dialog.addEventListener("cancel", function (event) {
+        if (askFirst(dialog)) {
+          event.preventDefault();
+        }
+      });
+      var done = dialog.querySelector("form[data-reveal-done]");
+      if (done) {
+        done.addEventListener("submit", function (event) {
+          if (askFirst(dialog)) {
+            event.preventDefault();
+          }
+        });
+        var back = done.querySelector("[data-reveal-back]");
+        back.addEventListener("click", function () {
+          ask(dialog, false);
+        });
+      }
       dialog.showModal();
     });
+  }
+
+  // Show (or hide) the "Copied it?" question; true when closing should wait for the answer.
+  function ask(dialog, show) {
+    var question = dialog.querySelector("[data-reveal-ask]");
+    var back = dialog.querySelector("[data-reveal-back]");
+    var done = dialog.querySelector("form[data-reveal-done] button[type=submit]");
+    if (!question || !back || !done) {
+      return;
+    }
+    if (!done.hasAttribute("data-done-label")) {
+      done.setAttribute("data-done-label", done.textContent);
+    }
+    question.hidden = !show;
+    back.hidden = !show;
+    done.textContent = show ? done.getAttribute("data-ask-label") : done.getAttribute("data-done-label");
+    dialog.flowportAsked = show;
+    (show ? done : dialog.querySelector(".api-key-copy") || done).focus();
+  }
+
+  function askFirst(dialog) {
+    if (dialog.flowportCopied || dialog.flowportAsked || !dialog.querySelector("[data-reveal-ask]")) {
+      return false;
+    }
+    ask(dialog, true);
+    return true;
   }
 
   function selectText(element) {
@@ -57,6 +101,10 @@
     copy(source).then(
       function () {
         button.textContent = button.getAttribute("data-copied-label");
+        var dialog = button.closest("dialog");
+        if (dialog) {
+          dialog.flowportCopied = true;
+        }
       },
       function () {
         selectText(source);

@@ -77,3 +77,28 @@ def test_500_page_is_in_chinese():
         html = render_to_string("500.html")
     assert "<h1>出错了</h1>" in html and "无法完成您的请求，请稍后再试。" in html
     assert '<html lang="zh-hans"' in html
+
+
+@pytest.mark.parametrize(("language", "text"), [("en", "Access denied"), ("zh-hans", "无权访问")])
+def test_a_forbidden_page_is_branded_with_a_way_back(rf, language, text):
+    from django.core.exceptions import PermissionDenied
+    from django.views.defaults import permission_denied
+
+    with translation.override(language):
+        response = permission_denied(rf.get("/"), PermissionDenied())
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert 'data-testid="error-403"' in html and f"<h1>{text}</h1>" in html
+    assert 'href="/console/"' in html or 'href="/zh-hans/console/"' in html
+
+
+@pytest.mark.django_db
+def test_pages_link_a_favicon_and_pricing_marks_the_current_plan(user_client, user):
+    from tests.plans.factories import put_on_plan
+
+    put_on_plan(user, "max")
+    html = user_client.get("/pricing/").content.decode()
+    assert 'rel="icon" href="/static/favicon.svg"' in html
+    current = html.split('data-testid="current-plan"')
+    assert len(current) == 2
+    assert 'data-plan-card="max"' in current[0].rsplit("<article", 1)[1]

@@ -195,3 +195,21 @@ def test_the_page_in_chinese_translates_system_descriptions_and_keeps_ids_unique
     assert "Refund for ticket #42" in html  # staff text is shown as written
     ids = re.findall(r' id="([^"]+)"', html)
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(("amount", "shown"), [("100", "120.00"), ("12.34", "14.81")])
+def test_a_top_up_goes_ahead_when_the_page_showed_the_servers_credits(user_client, user, amount, shown):
+    response = user_client.post("/console/payg/top-up/", {"amount": amount, "expected_credits": shown})
+    assert response.status_code == 302
+    assert Payment.objects.get(account=user).amount_usd == Decimal(amount)
+
+
+def test_a_top_up_is_refused_when_the_page_showed_other_credits_and_nothing_is_created(user_client, user):
+    response = user_client.post(
+        "/console/payg/top-up/",
+        {"amount": "100", "expected_credits": "125.00"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "You get $120.00 for $100.00, not $125.00." in response.content.decode()
+    assert not Payment.objects.filter(account=user).exists()

@@ -92,3 +92,35 @@ def test_receipt_of_another_account_or_an_unpaid_payment_is_404(user_client, use
     assert user_client.get(reverse("console:payment_receipt", args=[theirs.public_id])).status_code == 404
     assert user_client.get(reverse("console:payment_receipt", args=[unpaid.public_id])).status_code == 404
     assert unpaid.status == PaymentStatus.PENDING
+
+
+def receipt_text(client, payment, prefix="") -> str:
+    response = client.get(prefix + reverse("console:payment_receipt", args=[payment.public_id]))
+    assert response.status_code == 200
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+
+
+def test_a_chinese_receipt_reads_as_chinese_with_an_embedded_cjk_font(user_client, user):
+    payment = paid(
+        account=user,
+        purpose=PaymentPurpose.TOPUP,
+        amount_usd=Decimal("100.00"),
+        description="Pay-as-you-go top-up",
+    )
+    english = receipt_text(user_client, payment)
+    assert "Receipt" in english and "Pay-as-you-go top-up" in english
+    text = receipt_text(user_client, payment, prefix="/zh-hans")
+    assert "收据" in text
+    assert "按量付费充值" in text  # the stored English description, in the reader's language
+    assert "$100.00 USD" in text and payment.receipt_number in text
+    assert "?" not in text
+
+
+def test_without_the_font_a_receipt_falls_back_to_english_never_question_marks(user_client, user, settings):
+    settings.FLOWPORT_RECEIPT_FONT = "/nonexistent/font.ttc"
+    payment = paid(
+        account=user, purpose=PaymentPurpose.TOPUP, amount_usd=Decimal("5.00"), description="Auto top-up"
+    )
+    text = receipt_text(user_client, payment, prefix="/zh-hans")
+    assert "Receipt" in text and "Auto top-up" in text
+    assert "?" not in text

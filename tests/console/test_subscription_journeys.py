@@ -1,5 +1,6 @@
 """Sandbox journeys through the console: subscribe, upgrade, downgrade and undo, refusals."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -197,7 +198,10 @@ def test_changing_to_the_current_plan_is_refused_and_changes_nothing(user_client
     save_card(user)
     before = put_on_plan(user, "max", start=now - timedelta(days=3), end=now + timedelta(days=27))
     response = user_client.post(reverse(action), {"plan": "max"}, headers={"HX-Request": "true"})
-    assert "You are already on the Max plan." in response.content.decode()
+    # Shown as a toast by the button that was pressed (HX-Trigger), not at the top of the panel.
+    assert json.loads(response["HX-Trigger"])["flowport:toast"]["messages"] == [
+        {"level": "error", "text": "You are already on the Max plan."}
+    ]
     after = Subscription.objects.get(account=user)
     assert (after.plan_id, after.scheduled_plan_id, after.current_period_end) == (
         before.plan_id,
@@ -249,7 +253,9 @@ def test_previews_of_impossible_changes_show_the_reason_instead_of_a_dialog(user
     )
     assert upgrade["HX-Retarget"] == "#subscription-panel"
     html = upgrade.content.decode()
-    assert "Subscribe to a paid plan first." in html
+    assert json.loads(upgrade["HX-Trigger"])["flowport:toast"]["messages"] == [
+        {"level": "error", "text": "Subscribe to a paid plan first."}
+    ]
     assert "plan-dialog" not in html.split('id="plan-dialog"')[1][:40]  # the dialog slot stays empty
     plain = user_client.get(reverse("console:subscription_schedule") + "?plan=free", follow=True)
     assert messages_of(plain) == ["You are already on the Free plan."]

@@ -29,7 +29,9 @@ def test_turn_extra_usage_on_with_a_new_key_reselect_then_turn_it_off(logged_in_
     expect(reveal).to_be_visible()
     secret = reveal.locator(".api-key-secret").inner_text().strip()
     assert re.fullmatch(r"sk-ai-v1-[0-9a-f]{64}", secret)
-    reveal.get_by_role("button", name="Done").click()
+    reveal.get_by_role("button", name="Done").click()  # not copied: it asks first
+    expect(reveal).to_contain_text("Copied it?")
+    reveal.get_by_role("button", name="Yes, close").click()
     expect(page.get_by_test_id("extra-usage-reveal")).to_have_count(0)
     created = ApiKey.objects.get(account=user, name="production-app")
     card = page.get_by_test_id("extra-usage-key")

@@ -16,3 +16,25 @@ def test_docs_page_renders_the_operations_from_local_assets(page, live_server):
         url for url in requested if not url.startswith(live_server.url) and not url.startswith("data:")
     ]
     assert external == []
+
+
+def test_swagger_ui_labels_are_chinese_on_the_chinese_docs(page):
+    page.goto("/api/v1/docs/?lang=zh-hans", wait_until="domcontentloaded")
+    authorize = page.locator("button.authorize")
+    authorize.wait_for(timeout=30_000)
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    from playwright.sync_api import expect
+
+    expect(authorize).to_contain_text("授权")
+    page.locator(".opblock-summary").first.click()
+    expect(page.get_by_role("button", name="试一试")).to_be_visible()
+    expect(page.get_by_text("Try it out", exact=True)).to_have_count(0)
+
+
+def test_swagger_ui_stays_english_on_the_english_docs(page):
+    page.goto("/api/v1/docs/", wait_until="domcontentloaded")
+    authorize = page.locator("button.authorize")
+    authorize.wait_for(timeout=30_000)
+    from playwright.sync_api import expect
+
+    expect(authorize).to_contain_text("Authorize")

@@ -65,3 +65,28 @@ def test_demo_history_lies_inside_the_demo_customers_billing_cycle():
     cycle_flows = sum(event.flows for event in events)
     monthly = quota_windows_for_account(account=demo)["monthly"]
     assert monthly.used_flows == cycle_flows
+
+
+def test_demo_key_names_read_in_both_languages_and_old_names_are_not_duplicated():
+    from apps.api_keys.models import ApiKeyKind
+    from apps.api_keys.services import api_key_create
+
+    run("bootstrap_demo")
+    run("simulate_traffic", "--days", "1")
+    demo = User.objects.get(email="demo@flowport.local")
+    assert sorted(ApiKey.objects.filter(account=demo).values_list("name", flat=True)) == [
+        "Demo subscription key · 演示订阅密钥",
+        "Simulated: CI · 模拟：CI",
+        "Simulated: batch jobs · 模拟：批处理",
+        "Simulated: laptop · 模拟：笔记本",
+    ]
+    # A demo database from before keeps its English-only simulated keys: none is added next to them.
+    other = User.objects.create_user("older@flowport.local", "pw-older-2026!")
+    for kind, name in [
+        (ApiKeyKind.SUBSCRIPTION, "Simulated: laptop"),
+        (ApiKeyKind.SUBSCRIPTION, "Simulated: CI"),
+        (ApiKeyKind.PAYG, "Simulated: batch jobs"),
+    ]:
+        api_key_create(account=other, kind=kind, name=name)
+    run("simulate_traffic", "--days", "1", "--email", "older@flowport.local")
+    assert ApiKey.objects.filter(account=other).count() == 3

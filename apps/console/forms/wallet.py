@@ -4,8 +4,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.exceptions import ApplicationError
-from apps.wallet.services import topup_amount_parse
+from apps.core.templatetags.flowport import usd
+from apps.wallet.services import topup_amount_parse, topup_bonus
 from apps.wallet.services.caps import CAP_MAX, CAP_MIN
+
+TOPUP_PRESETS = (Decimal("10"), Decimal("20"), Decimal("50"), Decimal("100"), Decimal("500"))
 
 
 def _money(value, *, message) -> Decimal:
@@ -28,9 +31,33 @@ class TopUpForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "100.00"}),
     )
     save_method = forms.BooleanField(label=_("Save this card for auto top-up"), required=False)
+    # What the page showed as "you get" (static/js/topup.js): the server checks it against its own sum, so a
+    # customer never pays for credits other than those on the screen.
+    expected_credits = forms.DecimalField(
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        widget=forms.HiddenInput(attrs={"data-topup-expected": ""}),
+    )
 
     def clean_amount(self):
         return _money(self.cleaned_data.get("amount"), message=None)
+
+    def clean(self):
+        cleaned = super().clean()
+        amount, shown = cleaned.get("amount"), cleaned.get("expected_credits")
+        if amount is not None and shown is not None and shown != topup_credits(amount):
+            raise forms.ValidationError(
+                _("You get %(credits)s for %(amount)s, not %(shown)s. Check the amount and continue again.")
+                % {"credits": usd(topup_credits(amount)), "amount": usd(amount), "shown": usd(shown)}
+            )
+        return cleaned
+
+
+def topup_credits(amount: Decimal) -> Decimal:
+    """Credits a top-up of `amount` lands: the amount plus its bonus."""
+    return amount + topup_bonus(amount)
 
 
 def _threshold(value, *, minimum: Decimal) -> Decimal:

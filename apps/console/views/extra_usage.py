@@ -60,9 +60,9 @@ def extra_usage_enable_view(request):
             return _section(request, dialog=True, error=error.message)
         messages.error(request, error.message)
         return redirect("console:extra_usage_select")
+    messages.success(request, _("Extra Usage is on."))  # HTMX: a toast by the switch (HtmxToastMiddleware)
     if request.htmx:
         return _section(request)
-    messages.success(request, _("Extra Usage is on."))
     return _back()
 
 
@@ -104,7 +104,7 @@ def extra_usage_create_key_view(request):
 @require_POST
 def extra_usage_disable_view(request):
     extra_usage_disable(account=request.user)
+    messages.success(request, _("Extra Usage is off."))
     if request.htmx:
         return _section(request)
-    messages.success(request, _("Extra Usage is off."))
     return _back()

@@ -3,22 +3,21 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import translate_url
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.accounts.services import account_set_language
+from apps.console.selectors import console_overview
 from apps.plans.selectors import effective_usd_per_flow
 
 
 @login_required
 def console_home(request):
     subscription = getattr(request.user, "subscription", None)
-    return render(
-        request,
-        "console/home.html",
-        {"subscription": subscription, "effective_rate": effective_usd_per_flow(account=request.user)},
-    )
+    context = {"subscription": subscription, "effective_rate": effective_usd_per_flow(account=request.user)}
+    context |= console_overview(account=request.user, now=timezone.now())
+    return render(request, "console/home.html", context)
 
 
 @require_POST

@@ -13,7 +13,13 @@ from apps.billing.forms import SandboxCardForm
 from apps.billing.selectors import payment_method_default
 from apps.billing.services import payment_method_save
 from apps.console.decorators import sensitive_action
-from apps.console.forms.wallet import AutoTopUpForm, LowBalanceAlertForm, SpendCapsForm, TopUpForm
+from apps.console.forms.wallet import (
+    TOPUP_PRESETS,
+    AutoTopUpForm,
+    LowBalanceAlertForm,
+    SpendCapsForm,
+    TopUpForm,
+)
 from apps.console.selectors import api_key_section
 from apps.core.exceptions import ApplicationError
 from apps.wallet.selectors import (
@@ -23,6 +29,7 @@ from apps.wallet.selectors import (
     wallet_transactions,
 )
 from apps.wallet.services import (
+    TOPUP_BONUS_RATE,
     wallet_auto_topup_update,
     wallet_low_balance_alert_update,
     wallet_spend_caps_update,
@@ -67,6 +74,8 @@ def _context(request, *, full_page: bool = False, **forms) -> dict:
         "payment_method": payment_method_default(account=request.user),
         "sandbox": settings.PAYMENT_PROVIDER == "sandbox",
         "topup_form": forms.get("topup_form") or TopUpForm(),
+        "topup_presets": TOPUP_PRESETS,
+        "topup_bonus_basis_points": int(TOPUP_BONUS_RATE * 10000),
         "auto_topup_form": forms.get("auto_topup_form")
         or AutoTopUpForm(
             initial={

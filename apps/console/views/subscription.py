@@ -4,6 +4,8 @@ Every action is an HTMX request that swaps the subscription panel, and also a pl
 (which redirects back to the page).
 """
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -30,7 +32,7 @@ from apps.console.selectors import (
 )
 from apps.core.exceptions import ApplicationError
 from apps.plans.models import Plan
-from apps.plans.selectors import subscription_get_for_account
+from apps.plans.selectors import plan_models_by_provider, subscription_get_for_account
 from apps.plans.services import (
     subscription_grace_deadline,
     subscription_schedule_change,
@@ -74,7 +76,7 @@ def _context(request, *, dialog: dict | None = None, quota: bool = True) -> dict
 def _panel(request, *, dialog: dict | None = None):
     """After an action: the refreshed panel for HTMX, a redirect back to the page for a plain post."""
     if request.htmx:
-        context = _context(request, dialog=dialog) | {"inline_messages": True}
+        context = _context(request, dialog=dialog)  # its messages go back as a toast (HtmxToastMiddleware)
         response = render(request, f"{TEMPLATE}#panel", context)
         response["HX-Retarget"] = "#subscription-panel"  # whichever element asked, the panel is replaced
         response["HX-Reswap"] = "outerHTML"
@@ -142,7 +144,33 @@ def window_auto_reset(request):
     return _panel(request)
 
 
+def _compare(old: Plan, new: Plan) -> dict:
+    """What changes between two plans: limits side by side and the models gained or lost."""
+    included = {
+        entry.plan.pk: {model.slug: model for group in entry.groups for model in group.models}
+        for entry in plan_models_by_provider(plans=[old, new])
+    }
+    old_models, new_models = included[old.pk], included[new.pk]
+    return {
+        "old": old,
+        "new": new,
+        "old_model_count": len(old_models),
+        "new_model_count": len(new_models),
+        "gained": [model for slug, model in new_models.items() if slug not in old_models],
+        "lost": [model for slug, model in old_models.items() if slug not in new_models],
+    }
+
+
 def _dialog(request, dialog: dict):
+    dialog["compare"] = _compare(dialog["subscription"].plan, dialog["plan"])
+    preview = dialog.get("preview")
+    if preview is not None:  # the proration arithmetic, as the dialog spells it out
+        day = Decimal(86400)
+        dialog["proration"] = {
+            "difference": preview.new_plan.price_usd - preview.current_plan.price_usd,
+            "days_left": (preview.remaining_seconds / day).quantize(Decimal("0.01")),
+            "days_total": (preview.total_seconds / day).quantize(Decimal("0.01")),
+        }
     if request.htmx:
         return render(request, f"{TEMPLATE}#plan_dialog", {"dialog": dialog})
     return render(request, TEMPLATE, _context(request, dialog=dialog))

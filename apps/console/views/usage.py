@@ -6,8 +6,10 @@ from datetime import UTC, datetime, time, timedelta
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.console.forms.usage import MAX_RANGE_DAYS, UsageDateRangeForm
+from apps.plans.selectors import subscription_get_for_account
 from apps.usage.analytics import UsageRow, usage_breakdown, usage_days
 
 DEFAULT_DAYS = 7
@@ -53,4 +55,22 @@ def usage_page(request):
         days = (start_day, end_day)
         if not form.is_bound:
             form = UsageDateRangeForm(initial={"start": start_day, "end": end_day})
-    return render(request, "console/usage/usage.html", {"form": form, "breakdown": breakdown, "days": days})
+    context = {"form": form, "breakdown": breakdown, "days": days, "presets": _presets(request.user, days)}
+    return render(request, "console/usage/usage.html", context)
+
+
+def _presets(account, days) -> list[dict]:
+    """Range shortcuts: the last 24 hours (its UTC days), 7 days, 30 days, the current billing cycle."""
+    now = timezone.now()
+    today = now.date()
+    subscription = subscription_get_for_account(account=account)
+    ranges = [
+        ("24h", _("24 h"), (now - timedelta(hours=24)).date()),
+        ("7d", _("7 days"), today - timedelta(days=6)),
+        ("30d", _("30 days"), today - timedelta(days=29)),
+        ("cycle", _("This cycle"), subscription.current_period_start.date()),
+    ]
+    return [
+        {"key": key, "label": label, "start": start, "end": today, "current": days == (start, today)}
+        for key, label, start in ranges
+    ]

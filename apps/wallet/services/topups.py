@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.billing.models import Payment, PaymentPurpose
 from apps.billing.selectors import payment_method_default
@@ -36,6 +37,16 @@ TOPUP_MAX = Decimal("25000.00")
 logger = logging.getLogger(__name__)
 
 TOPUP_BONUS_RATE = Decimal("0.20")
+# Payment descriptions are stored in English, whatever language the payer browsed in, and shown in the
+# reader's language ({% translate payment.description %} on pages, gettext in the PDF receipt).
+PAYMENT_DESCRIPTION_TOPUP = gettext_noop("Pay-as-you-go top-up")
+PAYMENT_DESCRIPTION_AUTO_TOPUP = gettext_noop("Auto top-up")
+
+
+def topup_bonus(amount: Decimal) -> Decimal:
+    """The bonus a top-up of `amount` USD earns (rounded to the cent, half-up)."""
+    return round_cents(amount * TOPUP_BONUS_RATE)
+
 
 _AMOUNT_RE = re.compile(r"^-?\d+(\.\d*)?$|^-?\.\d+$")
 
@@ -87,7 +98,7 @@ def wallet_topup_start(
         account=account,
         purpose=PaymentPurpose.TOPUP,
         amount_usd=amount,
-        description=_("Pay-as-you-go top-up"),
+        description=PAYMENT_DESCRIPTION_TOPUP,
         idempotency_key=f"wallet-topup:{uuid.uuid4()}",
         return_url=return_url,
         cancel_url=cancel_url,
@@ -111,7 +122,7 @@ def _credit_topup(payment: Payment, *, description: str) -> None:
         description=description,
         payment=payment,
     )
-    bonus = round_cents(payment.amount_usd * TOPUP_BONUS_RATE)
+    bonus = topup_bonus(payment.amount_usd)
     if bonus > 0:
         wallet_credit(
             account=payment.account,
@@ -176,7 +187,7 @@ def wallet_auto_topup_charge(*, wallet_id: int, seq: int) -> Payment | None:
         account=wallet.account,
         purpose=PaymentPurpose.AUTO_TOPUP,
         amount_usd=wallet.auto_topup_amount,
-        description=_("Auto top-up"),
+        description=PAYMENT_DESCRIPTION_AUTO_TOPUP,
         idempotency_key=f"auto_topup:{wallet.pk}:{seq}",
         metadata={"wallet_crossing": seq},
         provider=method.provider,

@@ -15,7 +15,7 @@ DEMO_EMAIL = "demo@flowport.local"
 DEMO_PASSWORD = "demo-flowport-2026"  # noqa: S105 -- the demo login bootstrap_demo prints
 STAFF_EMAIL = "staff@flowport.local"
 STAFF_PASSWORD = "staff-flowport-2026"  # noqa: S105 -- the demo login bootstrap_demo prints
-DEMO_KEY_NAME = "Demo subscription key"
+DEMO_KEY_NAME = "Demo subscription key · 演示订阅密钥"  # a name (data): readable in both languages
 # The demo customer "joined" this long ago, so the history `simulate_traffic` lays down falls inside its
 # current billing cycle (and the quota cards agree with the cycle's Flow breakdown).
 DEMO_HISTORY_DAYS = 3

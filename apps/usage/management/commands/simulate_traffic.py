@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from apps.accounts.models import User
 from apps.api_keys.models import ApiKey, ApiKeyKind
@@ -25,10 +26,12 @@ from apps.wallet.models import GrantSource
 from apps.wallet.services import wallet_credit
 
 GRID = timedelta(minutes=17)
+# Key names are the customer's data, stored once: the demo's read in both languages of the console. The
+# English-only names of earlier demo databases still count (no second set of keys on a re-run).
 SIMULATED_KEYS = [
-    (ApiKeyKind.SUBSCRIPTION, "Simulated: laptop"),
-    (ApiKeyKind.SUBSCRIPTION, "Simulated: CI"),
-    (ApiKeyKind.PAYG, "Simulated: batch jobs"),
+    (ApiKeyKind.SUBSCRIPTION, "Simulated: laptop · 模拟：笔记本", "Simulated: laptop"),
+    (ApiKeyKind.SUBSCRIPTION, "Simulated: CI · 模拟：CI", "Simulated: CI"),
+    (ApiKeyKind.PAYG, "Simulated: batch jobs · 模拟：批处理", "Simulated: batch jobs"),
 ]
 # Prices used when a model has no list prices (the gateway then reports cost_usd itself).
 FALLBACK_USD_PER_MTOK = (Decimal("0.50"), Decimal("2.00"))
@@ -69,8 +72,8 @@ class Command(BaseCommand):
             ApiKey.objects.live().filter(account=account, kind__in=[ApiKeyKind.SUBSCRIPTION, ApiKeyKind.PAYG])
         )
         names = {key.name for key in keys}
-        for kind, name in SIMULATED_KEYS:
-            if name not in names:
+        for kind, name, legacy_name in SIMULATED_KEYS:
+            if name not in names and legacy_name not in names:
                 keys.append(api_key_create(account=account, kind=kind, name=name)[0])
         return sorted((key for key in keys if key.is_enabled), key=lambda key: key.pk)
 
@@ -88,7 +91,7 @@ class Command(BaseCommand):
             amount=DEMO_GIFT_USD,
             source_type=GrantSource.GIFT,
             idempotency_key=f"demo:simulate_traffic:{account.pk}",
-            description="Demo credits for simulated traffic",
+            description=gettext_noop("Demo credits for simulated traffic"),  # shown translated
         )
         plan = Subscription.objects.select_related("plan").get(account=account).plan
         models = list(
