@@ -23,20 +23,18 @@ def test_reset_the_5_hour_window_in_the_browser(logged_in_page, user):
         request_id="e2e", api_key=secret, model="deepseek/deepseek-chat", estimated_cost_usd=Decimal("0.01")
     )
     page = logged_in_page
-    questions = []
-
-    def answer(dialog):
-        questions.append(dialog.message)
-        dialog.accept()
-
-    page.on("dialog", answer)
+    prompts = []
+    page.on("dialog", lambda dialog: (prompts.append(dialog.message), dialog.dismiss()))
     page.goto("/console/subscription/")
     resets = page.get_by_test_id("window-resets")
     expect(resets).to_contain_text("Resets left this billing cycle: 4 of 4")
 
     page.get_by_test_id("window-reset").click()
+    confirm = page.get_by_test_id("confirm-dialog")  # the styled confirmation (static/js/dialogs.js)
+    expect(confirm).to_contain_text("You have 4 of 4 resets left")
+    confirm.get_by_test_id("confirm-ok").click()
 
     expect(page.get_by_test_id("window-resets")).to_contain_text("Resets left this billing cycle: 3 of 4")
-    assert "You have 4 of 4 resets left" in questions[0]
     expect(page.get_by_test_id("quota-five_hour").get_by_test_id("idle")).to_be_visible()
     assert Subscription.objects.get(account=user).window_resets_used == 1
+    assert prompts == []  # the browser's own confirm() never appeared
