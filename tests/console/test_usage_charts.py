@@ -113,22 +113,32 @@ def ticks(html) -> list[str]:
 
 def test_bars_have_labels_values_and_a_round_axis():
     html = render_bars(
-        [model_row("claude-opus-4.6", flows="1234.5"), model_row("gpt-5-mini", flows="300")], "flows"
+        [
+            model_row("anthropic/claude-opus-4.6", flows="1234.6"),
+            model_row("openai/gpt-5-mini-2025-08-07-preview", flows="300"),
+        ],
+        "flows",
     )
-    assert ticks(html) == ["0", "500", "1,000", "1,500"]  # 1,234.5 → steps of 500 up to 1,500
+    assert ticks(html) == ["0", "500", "1,000", "1,500"]  # 1,234.6 → steps of 500 up to 1,500
     assert re.findall(r'<line x1="([\d.]+)" x2="[\d.]+" y1="0"', html) == [
-        "170.0",
-        "243.3",
-        "316.7",
-        "390.0",
-        "170",
+        "150.0",
+        "200.0",
+        "250.0",
+        "300.0",
+        "150",
     ]
-    assert re.findall(r'class="usage-chart-label">([^<]+)<', html) == ["claude-opus-4.6", "gpt-5-mini"]
-    assert re.findall(r'data-testid="chart-value">([^<]+)<', html) == ["1,234.5", "300"]
-    # Bars on the axis's scale: 220 units for 1,500 Flows.
-    assert re.findall(r'width="([\d.]+)" height="18" class="usage-bar"', html) == ["181.1", "44.0"]
-    assert "<title>claude-opus-4.6: 1,234.5</title>" in html
-    assert 'aria-label="Flows by model: claude-opus-4.6 1,234.5; gpt-5-mini 300"' in html
+    assert re.findall(r'class="usage-chart-label">([^<]+)<', html) == [
+        "claude-opus-4.6",
+        "gpt-5-mini-2025-08-0…",
+    ]
+    assert re.findall(r'data-testid="chart-value">([^<]+)<', html) == ["1,234.6", "300"]
+    # Bars on the axis's scale: 150 units for 1,500 Flows.
+    assert re.findall(r'width="([\d.]+)" height="18" class="usage-bar"', html) == ["123.5", "30.0"]
+    assert "<title>anthropic/claude-opus-4.6: 1,234.6</title>" in html
+    assert (
+        'aria-label="Flows by model: anthropic/claude-opus-4.6 1,234.6; openai/gpt-5-mini-2025-08-07-preview 300"'
+        in html
+    )
 
 
 def test_cost_bars_show_dollars_and_the_chinese_page_its_caption():

@@ -8,9 +8,10 @@ register = template.Library()
 
 BAR_HEIGHT = 18
 GAP = 6
-LABEL_WIDTH = 170
-BAR_SPACE = 220  # view-box units the axis (and so the longest bar at most) takes
-BAR_VALUE_SPACE = 90  # room right of the axis for the value printed after the longest bar
+LABEL_WIDTH = 150
+# The view box is about as wide as a phone's column, so its 12-unit text reads as 12 px there.
+BAR_SPACE = 150  # view-box units the axis (and so the longest bar at most) takes
+BAR_VALUE_SPACE = 66  # room right of the axis for the value printed after the longest bar
 AXIS_SPACE = 20  # the tick labels under the bars
 COLUMN_WIDTH = 16
 COLUMN_HEIGHT = 120
@@ -61,6 +62,9 @@ def bar_chart(rows, attribute: str, title: str, unit: str = "flows", columns: bo
     bars = [
         {
             "label": row.label,
+            # A model's slug without its provider ("anthropic/claude-opus-4.1" → "claude-opus-4.1"): the names
+            # differ at the end. The tooltip and the table below keep the full label.
+            "short_label": row.label.rsplit("/", 1)[-1],
             "value": value,
             "y": index * (BAR_HEIGHT + GAP),
             "width": _view(value * scale),
