@@ -3,9 +3,14 @@
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class FlowportAdminSite(admin.AdminSite):
+    site_header = _("Flowport administration")
+    site_title = _("Flowport admin")
+    index_title = _("Flowport administration")
+
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)
         order = {config.label: index for index, config in enumerate(apps.get_app_configs())}

@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.api_keys.models import ApiKeyKind
 from apps.refunds.services import refund_request
 from tests.api_keys.factories import make_key
+from tests.notifications.factories import endpoint_with_failed_delivery
 from tests.refunds.factories import paid_cycle, upgrade_payment
 
 START = [
@@ -27,6 +28,11 @@ START = [
     "/console/payg/",
     "/console/usage/",
     "/console/management-keys/",
+    "/console/account/",
+    "/console/activity/",
+    "/console/notifications/",
+    "/console/notifications/preferences/",
+    "/console/webhooks/",
 ]
 MAX_PAGES = 40
 PREFIX = "/zh-hans"
@@ -82,7 +88,7 @@ class Text(HTMLParser):
 
 @pytest.mark.django_db
 def test_no_catalogued_string_is_rendered_in_english_on_chinese_pages(
-    client, user, django_capture_on_commit_callbacks
+    client, user, settings, django_capture_on_commit_callbacks
 ):
     paid_at = timezone.now() - timedelta(hours=3)
     paid_cycle(user, "pro", paid_at=paid_at)
@@ -93,6 +99,7 @@ def test_no_catalogued_string_is_rendered_in_english_on_chinese_pages(
     for kind in (ApiKeyKind.SUBSCRIPTION, ApiKeyKind.PAYG, ApiKeyKind.MANAGEMENT):
         make_key(account=user, kind=kind, name=f"{kind} key")
     call_command("simulate_traffic", email=[user.email], days=1, verbosity=0)
+    endpoint_with_failed_delivery(user, settings)
     client.force_login(user)
     english = catalogue()
     queue, seen, found = list(START), set(START), {}

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
@@ -29,6 +31,16 @@ class AccountChangeForm(UserChangeForm):
         return cleaned
 
 
+# The account's records in the apps above this one, as admin changelists filtered by the account. By URL name
+# only: the accounts app imports none of them (layers), and a section that is not installed is left out.
+ACCOUNT_RECORDS = [
+    ("admin:plans_subscription_changelist", _("Subscription")),
+    ("admin:wallet_wallet_changelist", _("Wallet")),
+    ("admin:api_keys_apikey_changelist", _("API keys")),
+    ("admin:refunds_refund_changelist", _("Refunds")),
+]
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = AccountChangeForm
@@ -37,10 +49,10 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["status", "is_insider", "is_staff", "is_active"]
     search_fields = ["email", "name"]
     # Insider status is granted and revoked in "Abuse review" (paid plan, multiplier above 1, audit trail).
-    readonly_fields = ["last_login", "date_joined", "is_insider"]
+    readonly_fields = ["last_login", "date_joined", "is_insider", "records"]
     inlines = [AuditEventInline]
     fieldsets = (
-        (None, {"fields": ("email", "password", "name", "preferred_language")}),
+        (None, {"fields": ("email", "password", "name", "preferred_language", "records")}),
         (_("Account status"), {"fields": ("status", "status_reason", "flow_value_multiplier", "is_insider")}),
         (
             _("Permissions"),
@@ -49,6 +61,22 @@ class UserAdmin(BaseUserAdmin):
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    @admin.display(description=_("Records"))
+    def records(self, obj):
+        links = []
+        for name, label in ACCOUNT_RECORDS:
+            try:
+                url = reverse(name)
+            except NoReverseMatch:
+                continue
+            links.append(
+                (f"{url}?account__id__exact={obj.pk}", name.split(":")[1].removesuffix("_changelist"), label)
+            )
+        return format_html(
+            '<span class="account-records">{}</span>',
+            format_html_join(" · ", '<a href="{}" data-record="{}">{}</a>', links),
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:

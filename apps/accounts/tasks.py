@@ -4,7 +4,6 @@ from smtplib import SMTPException
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -12,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts import services
 from apps.accounts.models import User
+from apps.core.emails import absolute_url, email_build, text_paragraphs
 
 NOTICE_RETRY = {"autoretry_for": (OSError, SMTPException), "retry_backoff": True, "max_retries": 5}
 
@@ -28,9 +28,10 @@ def account_send_insider_revoked(account_id: int) -> None:
             "Your subscription: %(url)s"
         ) % {
             "support": settings.FLOWPORT_SUPPORT_EMAIL,
-            "url": settings.SITE_URL.rstrip("/") + reverse("console:subscription"),
+            "url": absolute_url(reverse("console:subscription")),
         }
-        send_mail(_("Flowport: your insider membership has ended"), body, None, [account.email])
+        message = _account_email(_("Flowport: your insider membership has ended"), body, account)
+    message.send()
 
 
 @shared_task(name="accounts.purge_retained")
@@ -47,10 +48,22 @@ def account_send_login_lockout(account_id: int, ip: str) -> None:
             "account": account,
             "ip": ip,
             "minutes": settings.FLOWPORT_LOGIN_LOCKOUT_SECONDS // 60,
-            "site_url": settings.SITE_URL.rstrip("/"),
-            "reset_path": reverse("account_reset_password"),
-            "mfa_path": reverse("mfa_index"),
+            "reset_url": absolute_url(reverse("account_reset_password")),
+            "mfa_url": absolute_url(reverse("mfa_index")),
         }
         subject = " ".join(render_to_string("account/email/login_lockout_subject.txt", context).split())
         body = render_to_string("account/email/login_lockout_message.txt", context)
-    send_mail(subject, body, None, [account.email])
+        message = _account_email(subject, body, account)
+    message.send()
+
+
+def _account_email(subject: str, text: str, account: User):
+    """A notice as the other e-mails go out: branded HTML + this text, links absolute (apps/core/emails.py).
+    Called inside `translation.override(<the account's language>)`."""
+    text = text.strip()
+    return email_build(
+        template="account",
+        subject=subject,
+        context={"text": text, "paragraphs": text_paragraphs(text)},
+        to=[account.email],
+    )

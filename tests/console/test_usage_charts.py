@@ -83,3 +83,75 @@ def test_range_presets_link_to_their_days(user_client, user):
             in html.split(f'data-testid="range-{key}"')[0].rsplit("<a", 1)[1]
         )
     assert 'aria-current="true"\n         data-testid="range-7d"' in html  # the default range
+
+
+# --- By model and by key: horizontal bars on a value axis (issue 19 item 5) --------------------------------
+
+
+def model_row(label, flows="0", cost="0") -> UsageRow:
+    return UsageRow(
+        label=label, group=label, requests=1, input_tokens=0, output_tokens=0, flows=Decimal(flows),
+        subscription_requests=0, subscription_usd=Decimal(0), payg_usd=Decimal(cost),
+        payg_requests=0, extra_usd=Decimal(0), extra_requests=0,
+    )  # fmt: skip
+
+
+def render_bars(rows, attribute, unit="flows", language="en") -> str:
+    from django.template import Context, Template
+    from django.utils import translation
+
+    with translation.override(language):
+        return Template(
+            '{% load i18n usage_charts %}{% translate "Flows by model" as title %}'
+            "{% bar_chart rows attribute title unit %}"
+        ).render(Context({"rows": rows, "attribute": attribute, "unit": unit}))
+
+
+def ticks(html) -> list[str]:
+    return [" ".join(text.split()) for text in re.findall(r"data-tick=\"[^\"]+\">([^<]+)<", html)]
+
+
+def test_bars_have_labels_values_and_a_round_axis():
+    html = render_bars(
+        [
+            model_row("anthropic/claude-opus-4.6", flows="1234.6"),
+            model_row("openai/gpt-5-mini-2025-08-07-preview", flows="300"),
+        ],
+        "flows",
+    )
+    assert ticks(html) == ["0", "500", "1,000", "1,500"]  # 1,234.6 → steps of 500 up to 1,500
+    assert re.findall(r'<line x1="([\d.]+)" x2="[\d.]+" y1="0"', html) == [
+        "150.0",
+        "200.0",
+        "250.0",
+        "300.0",
+        "150",
+    ]
+    assert re.findall(r'class="usage-chart-label">([^<]+)<', html) == [
+        "claude-opus-4.6",
+        "gpt-5-mini-2025-08-0…",
+    ]
+    assert re.findall(r'data-testid="chart-value">([^<]+)<', html) == ["1,234.6", "300"]
+    # Bars on the axis's scale: 150 units for 1,500 Flows.
+    assert re.findall(r'width="([\d.]+)" height="18" class="usage-bar"', html) == ["123.5", "30.0"]
+    assert "<title>anthropic/claude-opus-4.6: 1,234.6</title>" in html
+    assert (
+        'aria-label="Flows by model: anthropic/claude-opus-4.6 1,234.6; openai/gpt-5-mini-2025-08-07-preview 300"'
+        in html
+    )
+
+
+def test_cost_bars_show_dollars_and_the_chinese_page_its_caption():
+    rows = [model_row("Production backend", cost="12.5"), model_row("Notebook", cost="3.25")]
+    html = render_bars(rows, "payg_usd", unit="usd", language="zh-hans")
+    assert ticks(html) == ["$0.00", "$5.00", "$10.00", "$15.00"]
+    assert re.findall(r'data-testid="chart-value">([^<]+)<', html) == ["$12.50", "$3.25"]
+    assert "<figcaption>按模型统计 Flows</figcaption>" in html
+
+
+def test_bars_on_the_usage_page(user_client, user):
+    from django.core.management import call_command
+
+    call_command("simulate_traffic", email=[user.email], days=1, verbosity=0)
+    html = user_client.get("/zh-hans/console/usage/").content.decode()
+    assert html.count('data-testid="chart-x-axis"') == 4  # Flows and cost, by model and by key

@@ -17,6 +17,7 @@ from apps.api_keys.models import ApiKeyKind
 from apps.refunds.models import Refund
 from apps.refunds.services import refund_request
 from tests.api_keys.factories import make_key
+from tests.notifications.factories import endpoint_with_failed_delivery
 from tests.refunds.factories import paid_cycle, upgrade_payment
 
 START_PAGES = [
@@ -31,6 +32,11 @@ START_PAGES = [
     "/console/usage/?range=30d",
     "/console/management-keys/",
     "/console/extra-usage/select/",
+    "/console/account/",
+    "/console/activity/",
+    "/console/notifications/",
+    "/console/notifications/preferences/",
+    "/console/webhooks/",
 ]
 WIDTHS = [(390, 844), (1366, 900)]
 MAX_PAGES = 40
@@ -88,7 +94,7 @@ LINKS = """() => Array.from(document.querySelectorAll("a[href]"), (a) => a.getAt
 
 
 @pytest.fixture
-def busy_account(user, django_capture_on_commit_callbacks):
+def busy_account(user, settings, django_capture_on_commit_callbacks):
     paid_at = timezone.now() - timedelta(hours=3)
     paid_cycle(user, "pro", paid_at=paid_at)
     upgrade_payment(user, to="max", amount="80.00", paid_at=paid_at + timedelta(hours=1))
@@ -103,6 +109,7 @@ def busy_account(user, django_capture_on_commit_callbacks):
     assert Refund.objects.get(account=user).status == "succeeded"
     paid_cycle(user, "max", paid_at=timezone.now() - timedelta(hours=1))  # subscribed again
     call_command("simulate_traffic", email=[user.email], days=1, verbosity=0)
+    endpoint_with_failed_delivery(user, settings)  # the webhooks page and its delivery log
     return user
 
 
@@ -166,4 +173,37 @@ def test_signed_out_pages_fit_phone_and_laptop(page, prefix):
             found = page.evaluate(MEASURE)
             if found:
                 problems[f"{prefix}{url} @ {width}px"] = found
+    assert problems == {}, "\n".join(f"{where}: {found}" for where, found in problems.items())
+
+
+# A page only a POST shows: the window reset's confirmation (without JS the reset button asks first).
+POST_WITHOUT_CONFIRM = """(action) => {
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = action;
+  const token = document.createElement("input");
+  token.type = "hidden";
+  token.name = "csrfmiddlewaretoken";
+  token.value = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
+  form.append(token);
+  document.body.append(form);
+  form.submit();
+}"""
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("prefix", ["", "/zh-hans"])
+def test_window_reset_confirmation_fits_phone_and_laptop(busy_account, logged_in_page, prefix):
+    page = logged_in_page
+    problems = {}
+    for width, height in WIDTHS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(prefix + "/console/subscription/")
+        with page.expect_navigation():
+            page.evaluate(POST_WITHOUT_CONFIRM, prefix + "/console/subscription/window-reset/")
+        assert page.get_by_test_id("window-reset-confirm").count() == 1
+        found = page.evaluate(MEASURE)
+        if found:
+            problems[f"{prefix} window reset confirmation @ {width}px"] = found
     assert problems == {}, "\n".join(f"{where}: {found}" for where, found in problems.items())

@@ -13,6 +13,7 @@ from apps.notifications import webhooks
 from apps.notifications.models import DeliveryStatus, Notification, WebhookDelivery, WebhookEndpoint
 from apps.notifications.services import notification_create
 from tests.accounts.factories import UserFactory
+from tests.helpers import sign_in
 from tests.management_api.factories import BASE, management_client
 from tests.notifications.receiver import start_receiver
 
@@ -260,6 +261,22 @@ def test_the_console_asks_to_reauthenticate_before_creating_an_endpoint(client, 
     assert client.get(f"/console/webhooks/{endpoint.public_id}/").status_code == 404
     assert client.post(f"/console/webhooks/{endpoint.public_id}/delete/").status_code == 404
     assert WebhookEndpoint.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_fresh_sign_in_counts_as_recent_authentication_for_creating_an_endpoint(client, user, settings):
+    """The same rule as every sensitive console action (apps/console/decorators.py `sensitive_action`)."""
+    settings.FLOWPORT_WEBHOOK_ALLOW_PRIVATE_URLS = False
+    form = {"url": "https://93.184.215.14/hooks", "events": ["wallet.low_balance"], "description": "prod"}
+    sign_in(client, user, seconds_ago=settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 60)  # too long ago
+    response = client.post("/console/webhooks/create/", form)
+    assert response.status_code == 302 and "/reauthenticate/" in response["Location"]
+    assert WebhookEndpoint.objects.count() == 0
+
+    sign_in(client, user)  # just signed in: no second password prompt
+    response = client.post("/console/webhooks/create/", form)
+    assert response.status_code == 200
+    assert WebhookEndpoint.objects.get().secret in response.content.decode()
 
 
 @pytest.mark.django_db

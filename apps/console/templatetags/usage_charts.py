@@ -8,8 +8,11 @@ register = template.Library()
 
 BAR_HEIGHT = 18
 GAP = 6
-LABEL_WIDTH = 170
-BAR_SPACE = 220  # px of the 400-wide view box the longest bar takes
+LABEL_WIDTH = 150
+# The view box is about as wide as a phone's column, so its 12-unit text reads as 12 px there.
+BAR_SPACE = 150  # view-box units the axis (and so the longest bar at most) takes
+BAR_VALUE_SPACE = 66  # room right of the axis for the value printed after the longest bar
+AXIS_SPACE = 20  # the tick labels under the bars
 COLUMN_WIDTH = 16
 COLUMN_HEIGHT = 120
 MIN_COLUMNS = 31
@@ -24,12 +27,13 @@ def _scale(value, maximum, length) -> str:
 
 @register.inclusion_tag("console/usage/_bar_chart.html")
 def bar_chart(rows, attribute: str, title: str, unit: str = "flows", columns: bool = False):
-    """Horizontal bars (one per row, labelled) or, with columns=True, vertical columns (e.g. days)."""
-    values = [getattr(row, attribute) for row in rows]
-    maximum = max(values, default=0)
-    bars = []
-    for index, (row, value) in enumerate(zip(rows, values, strict=True)):
-        if columns:
+    """Horizontal bars (one per row: its label, its bar, its value) on a value axis with round ticks and
+    grid lines, or, with columns=True, vertical columns (e.g. days)."""
+    values = [Decimal(getattr(row, attribute)) for row in rows]
+    maximum = max(values, default=Decimal(0))
+    if columns:
+        bars = []
+        for index, (row, value) in enumerate(zip(rows, values, strict=True)):
             height = _scale(value, maximum, COLUMN_HEIGHT)
             bars.append(
                 {
@@ -40,32 +44,53 @@ def bar_chart(rows, attribute: str, title: str, unit: str = "flows", columns: bo
                     "y": str(Decimal(COLUMN_HEIGHT) - Decimal(height)),
                 }
             )
-        else:
-            bars.append(
-                {
-                    "label": row.label,
-                    "value": value,
-                    "y": index * (BAR_HEIGHT + GAP),
-                    "width": _scale(value, maximum, BAR_SPACE),
-                    "text_y": index * (BAR_HEIGHT + GAP) + 13,
-                }
-            )
-    if columns:
         # At least MIN_COLUMNS slots wide, so one or two days do not stretch into a wall of colour.
-        width, height = max(len(bars), MIN_COLUMNS) * (COLUMN_WIDTH + 4), COLUMN_HEIGHT
-    else:
-        width, height = LABEL_WIDTH + BAR_SPACE + 90, max(len(bars), 1) * (BAR_HEIGHT + GAP)
+        return {
+            "bars": bars,
+            "title": title,
+            "unit": unit,
+            "columns": True,
+            "width": max(len(bars), MIN_COLUMNS) * (COLUMN_WIDTH + 4),
+            "height": COLUMN_HEIGHT,
+            "column_width": COLUMN_WIDTH,
+        }
+    # The axis runs to a round top (1, 2 or 5 × 10^k steps), so bars and ticks share one scale.
+    step = _nice_step(maximum) if maximum > 0 else Decimal(1)
+    top = step * (maximum / step).to_integral_value(rounding="ROUND_CEILING") if maximum > 0 else step
+    scale = Decimal(BAR_SPACE) / top
+    plot_bottom = max(len(values), 1) * (BAR_HEIGHT + GAP)
+    bars = [
+        {
+            "label": row.label,
+            # A model's slug without its provider ("anthropic/claude-opus-4.1" → "claude-opus-4.1"): the names
+            # differ at the end. The tooltip and the table below keep the full label.
+            "short_label": row.label.rsplit("/", 1)[-1],
+            "value": value,
+            "y": index * (BAR_HEIGHT + GAP),
+            "width": _view(value * scale),
+            "text_y": index * (BAR_HEIGHT + GAP) + 13,
+            "value_x": _view(LABEL_WIDTH + value * scale + 4),
+        }
+        for index, (row, value) in enumerate(zip(rows, values, strict=True))
+    ]
+    ticks = []
+    tick = Decimal(0)
+    while tick <= top:
+        ticks.append({"value": tick, "x": _view(LABEL_WIDTH + tick * scale)})
+        tick += step
     return {
         "bars": bars,
+        "ticks": ticks,
         "title": title,
         "unit": unit,
-        "columns": columns,
-        "width": width,
-        "height": height,
+        "columns": False,
+        "width": LABEL_WIDTH + BAR_SPACE + BAR_VALUE_SPACE,
+        "height": plot_bottom + AXIS_SPACE,
         "bar_height": BAR_HEIGHT,
-        "column_width": COLUMN_WIDTH,
         "label_width": LABEL_WIDTH,
-        "value_x": LABEL_WIDTH + BAR_SPACE + 4,
+        "plot_right": LABEL_WIDTH + BAR_SPACE,
+        "plot_bottom": plot_bottom,
+        "tick_label_y": plot_bottom + 14,
     }
 
 

@@ -9,7 +9,6 @@
 
 import uuid
 
-from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -18,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from apps.console.decorators import sensitive_action
 from apps.console.forms.notifications import PreferencesForm, WebhookEndpointForm
 from apps.core.exceptions import ApplicationError, NotFoundError
 from apps.notifications import kinds, selectors, services, webhooks
@@ -85,7 +85,7 @@ def webhooks_page(request, form=None, created=None):
 
 @login_required
 @require_POST
-@reauthentication_required
+@sensitive_action
 def webhook_create(request):
     form = WebhookEndpointForm(request.POST)
     if form.is_valid():
