@@ -14,6 +14,15 @@ is not the plain subscription case, the statement changes nothing and the caller
 which makes the exact decision (refusals, Extra Usage, replays, rolls). So the full path's guarantees
 hold unchanged; this only makes the common case cheap.
 
+Keys with limits (issue #22, usage/limits.py) take this path too. The authorize statement re-checks
+the key's limits (spend limit and period, allow-list, RPM cap) against the cached ones. When the key has
+a spend limit, it locks the key's spend row for the current period (`KeySpend`) before the windows, the
+full path's lock order, and reserves there too only if `used + reserved < limit` (one request may cross).
+A missing period row (the key's first request of a period) or no room is left to the full path, which
+creates the row or refuses. The settle statement locks the reservation, then that spend row, then the
+windows, and moves the reservation's `key_limit_reserved` to `used` with the call's Flows. The allow-list
+and the key's RPM cap are decided before the statement (authorize.py `_authorize_fast`).
+
 Not used on other databases (SQLite): `fast_path_enabled()` is False there and the full path runs.
 
 How the statements are sent (`_execute`, measured with `make bench`; see the README):
