@@ -4,7 +4,7 @@
     BENCH_WORKERS=8 BENCH_CLIENTS=64 BENCH_SECONDS=20 make bench
 
 Creates (once) BENCH_ACCOUNTS accounts on a benchmark plan with large quotas and RPM, two subscription
-keys each, starts gunicorn (BENCH_WORKERS gthread workers of BENCH_THREADS threads; BENCH_THREADS=1 =
+keys each (with a limit of every kind unless BENCH_KEY_LIMITS=0: issue #22), starts gunicorn (BENCH_WORKERS gthread workers of BENCH_THREADS threads; BENCH_THREADS=1 =
 sync workers) on 127.0.0.1:BENCH_PORT and drives authorize+usage pairs from BENCH_CLIENTS client
 processes for BENCH_SECONDS, then a trivial endpoint (a JSON 404 from the same API stack, no database)
 the same way, in BENCH_ROUNDS alternating slices so both see the same background load; then one client
@@ -43,6 +43,9 @@ WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "2"))
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "200"))
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 OUTPUT = Path(os.environ.get("BENCH_OUTPUT", ROOT / "bench-results.json"))
+# Issue #22: the bench keeps its target with a limit of every kind on every bench key (a daily spend limit
+# it never reaches, an allow-list with the bench model, an RPM cap); BENCH_KEY_LIMITS=0 clears them.
+KEY_LIMITS = os.environ.get("BENCH_KEY_LIMITS", "1") not in ("0", "false", "no", "")
 TOKEN = "bench-" + secrets.token_hex(8)
 MODEL = "deepseek/deepseek-chat"
 
@@ -133,6 +136,33 @@ print(json.dumps(out))
     (ROOT / "var").mkdir(exist_ok=True)
     (ROOT / "var" / f"bench-keys-{name}.json").write_text(json.dumps(keys))
     return keys
+
+
+KEY_LIMITS_SCRIPT = """
+from decimal import Decimal
+from apps.api_keys.models import ApiKey
+from apps.api_keys.services import api_key_set_limits
+on = {on!r}
+for key in ApiKey.objects.live().filter(account__email__endswith="@bench.local", kind="subscription"):
+    api_key_set_limits(
+        account=key.account,
+        key_id=key.pk,
+        spend_limit=Decimal("100000000000") if on else None,
+        spend_limit_period="day" if on else "",
+        allowed_models=[{model!r}] if on else [],
+        rpm_limit=1000000 if on else None,
+    )
+"""
+
+
+def key_limits_set(on: bool) -> None:
+    """Set (or clear) the limits of every bench key; keys that already have them are left alone."""
+    subprocess.run(  # noqa: S603 -- fixed argv, no shell
+        [sys.executable, "manage.py", "shell", "-c", KEY_LIMITS_SCRIPT.format(on=on, model=MODEL)],
+        cwd=ROOT,
+        env=server_env(),
+        check=True,
+    )
 
 
 def post(conn_factory, path: str, body: dict) -> tuple[int, float]:
@@ -333,6 +363,7 @@ def profile(keys: list[str]) -> dict:
 def main() -> None:
     print(f"Preparing {ACCOUNTS} accounts on {DATABASE_URL} …", flush=True)
     keys = prepare()
+    key_limits_set(KEY_LIMITS)
     gunicorn = subprocess.Popen(  # noqa: S603 -- fixed argv, no shell
         [
             sys.executable,
@@ -377,6 +408,7 @@ def main() -> None:
         "clients": CLIENTS,
         "accounts": ACCOUNTS,
         "keys": len(keys),
+        "key_limits": KEY_LIMITS,
         "throughput_ratio": round(metered / trivial["requests_per_second"], 3),
         "one_client": {
             "authorize_p50_ms": one_pairs["authorize"]["p50_ms"],
@@ -401,7 +433,8 @@ def main() -> None:
     }
     OUTPUT.write_text(json.dumps(result, indent=2) + "\n")
     workers = f"{WORKERS} workers" + (f" x {THREADS} threads (gthread)" if THREADS > 1 else " (sync)")
-    print(f"gunicorn {workers}, {CLIENTS} clients, {ACCOUNTS} accounts")
+    limits = "a spend limit, an allow-list and an RPM cap on every key" if KEY_LIMITS else "no key limits"
+    print(f"gunicorn {workers}, {CLIENTS} clients, {ACCOUNTS} accounts, {limits}")
     print(
         f"authorize+usage: {pairs['pairs_per_second']} pairs/s = {metered:.1f} metered req/s  (errors {pairs['errors']})"
     )

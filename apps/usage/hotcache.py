@@ -19,6 +19,7 @@ Staleness rules:
 """
 
 import contextlib
+import json
 import threading
 import time
 import uuid
@@ -57,11 +58,20 @@ class ModelFacts:
 
 @dataclass(frozen=True)
 class KeyFacts:
-    """What never changes about a key record (a rotation changes the hash, so the entry goes unused)."""
+    """A key record's facts (a rotation changes the hash, so the entry goes unused).
+
+    Its limits (issue #22) can change: the authorize statement re-checks that they are still these
+    (fastpath.py), and the caller forgets the entry when they are not (`key_forget`).
+    """
 
     id: int
     account_id: int
     kind: str
+    spend_limit: Decimal | None = None
+    spend_limit_period: str = ""
+    allowed_models: tuple[str, ...] = ()
+    allowed_models_json: str = "[]"  # as the database has it, for the statement's re-check
+    rpm_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -227,7 +237,16 @@ def account_facts(account_id: int) -> AccountFacts | None:
 def facts_remember(*, secret_hash: str, loaded) -> tuple[KeyFacts, AccountFacts]:
     """Remember a key and its account (loaded by fastpath.facts_load)."""
     c = metering_cache()
-    key = KeyFacts(id=loaded.key_id, account_id=loaded.account_id, kind=loaded.kind)
+    key = KeyFacts(
+        id=loaded.key_id,
+        account_id=loaded.account_id,
+        kind=loaded.kind,
+        spend_limit=loaded.spend_limit,
+        spend_limit_period=loaded.spend_limit_period,
+        allowed_models=tuple(json.loads(loaded.allowed_models_json)),
+        allowed_models_json=loaded.allowed_models_json,
+        rpm_limit=loaded.rpm_limit,
+    )
     account = AccountFacts(
         status=loaded.status,
         flow_value_multiplier=loaded.flow_value_multiplier,
@@ -254,3 +273,7 @@ def touched() -> dict[int, float]:
 
 def account_forget(account_id: int) -> None:
     _cache.accounts.pop(account_id, None)
+
+
+def key_forget(secret_hash: str) -> None:
+    _cache.keys.pop(secret_hash, None)

@@ -6,7 +6,8 @@ request may cross the limit and the next is refused. Periods are UTC calendar pe
 00:00, a week from Monday 00:00, a month from the 1st); "total" is one period that never ends.
 
 Lock order: reservation → key spend row → windows → Extra Usage setting → wallet (authorize locks the
-key spend row before the windows; usage and release lock it right after the reservation).
+key spend row before the windows; usage and release lock it right after the reservation). The
+PostgreSQL fast path (services/fastpath.py) does the same for subscription keys, in the same order.
 """
 
 from datetime import datetime

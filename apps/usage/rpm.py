@@ -44,6 +44,36 @@ local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
 return {0, 0, tonumber(oldest[2]) + window - now}
 """
 
+# Several limits at once, all or nothing (a key's own RPM cap and its account's, issue #22), in one round
+# trip. KEYS = the sets; ARGV = now (ms), window (ms), member, then one limit per set.
+# Returns {admitted 1|0, remaining in the last set after this request, milliseconds until a slot frees}.
+_LUA_ALL = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local wait = 0
+local refused = false
+local remaining = 0
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[3 + i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  remaining = limit - count - 1
+  if count >= limit then
+    refused = true
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + window - now)
+  end
+end
+if refused then
+  return {0, 0, wait}
+end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('PEXPIRE', key, window)
+end
+return {1, remaining, 0}
+"""
+
 
 @dataclass(frozen=True)
 class RpmResult:
@@ -86,12 +116,28 @@ class _RedisLimiter:
         # Short timeouts: a Redis that hangs must not hold gateway requests for long.
         self.client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
         self.script = self.client.register_script(_LUA)
+        self.script_all = self.client.register_script(_LUA_ALL)
 
     def acquire(self, account_id: int, limit: int, now_ms: int, member: str) -> RpmResult:
+        return self._run(
+            account_id,
+            lambda: self.script(keys=[f"{KEY_PREFIX}{account_id}"], args=[now_ms, WINDOW_MS, limit, member]),
+            member,
+        )
+
+    def acquire_all(self, limits: list[tuple[object, int]], now_ms: int, member: str) -> RpmResult:
+        return self._run(
+            limits[-1][0],
+            lambda: self.script_all(
+                keys=[f"{KEY_PREFIX}{name}" for name, _limit in limits],
+                args=[now_ms, WINDOW_MS, member, *(limit for _name, limit in limits)],
+            ),
+            member,
+        )
+
+    def _run(self, account_id, call, member: str) -> RpmResult:
         try:
-            admitted, remaining, wait = self.script(
-                keys=[f"{KEY_PREFIX}{account_id}"], args=[now_ms, WINDOW_MS, limit, member]
-            )
+            admitted, remaining, wait = call()
         except self.errors as error:
             with _fail_open_lock:
                 _fail_open["total"] += 1
@@ -109,8 +155,14 @@ class _RedisLimiter:
         return RpmResult(False, 0, _seconds(int(wait)))
 
     def undo(self, account_id: int, member: str) -> None:
+        self.undo_all([account_id], member)
+
+    def undo_all(self, names: list, member: str) -> None:
         try:
-            self.client.zrem(f"{KEY_PREFIX}{account_id}", member)
+            with self.client.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.zrem(f"{KEY_PREFIX}{name}", member)
+                pipe.execute()
         except self.errors:
             logger.warning("rpm undo skipped: Redis unavailable")
 
@@ -121,20 +173,35 @@ class _MemoryLimiter:
         self.entries: dict[int, deque] = {}
 
     def acquire(self, account_id: int, limit: int, now_ms: int, member: str) -> RpmResult:
+        return self.acquire_all([(account_id, limit)], now_ms, member)
+
+    def acquire_all(self, limits: list[tuple[object, int]], now_ms: int, member: str) -> RpmResult:
         with self.lock:
-            entries = self.entries.setdefault(account_id, deque())
-            while entries and entries[0][0] <= now_ms - WINDOW_MS:
-                entries.popleft()
-            if len(entries) < limit:
+            sets = []
+            wait = 0
+            for name, limit in limits:
+                entries = self.entries.setdefault(name, deque())
+                while entries and entries[0][0] <= now_ms - WINDOW_MS:
+                    entries.popleft()
+                if len(entries) >= limit:
+                    wait = max(wait, entries[0][0] + WINDOW_MS - now_ms)
+                sets.append((entries, limit))
+            if wait > 0 or any(len(entries) >= limit for entries, limit in sets):
+                return RpmResult(False, 0, _seconds(wait))
+            for entries, _limit in sets:
                 entries.append((now_ms, member))
-                return RpmResult(True, limit - len(entries), 0, member)
-            return RpmResult(False, 0, _seconds(entries[0][0] + WINDOW_MS - now_ms))
+            entries, limit = sets[-1]
+            return RpmResult(True, limit - len(entries), 0, member)
 
     def undo(self, account_id: int, member: str) -> None:
+        self.undo_all([account_id], member)
+
+    def undo_all(self, names: list, member: str) -> None:
         with self.lock:
-            entries = self.entries.get(account_id)
-            if entries:
-                self.entries[account_id] = deque(e for e in entries if e[1] != member)
+            for name in names:
+                entries = self.entries.get(name)
+                if entries:
+                    self.entries[name] = deque(e for e in entries if e[1] != member)
 
 
 _limiters: dict[str, object] = {}
@@ -162,6 +229,18 @@ def rpm_undo(*, account_id: int, result: RpmResult) -> None:
     """Give back a slot taken for a request that turned out to be a replay."""
     if result.admitted and result.member:
         _limiter().undo(account_id, result.member)
+
+
+def rpm_acquire_all(*, limits: list[tuple[object, int]], now: datetime) -> RpmResult:
+    """Take one slot in each of several sliding minutes (e.g. `("key:7", 10), (account_id, 60)`) if every
+    one has a free slot, else none (one Redis round trip); `remaining` is the last one's."""
+    return _limiter().acquire_all(limits, _ms(now), uuid.uuid4().hex)
+
+
+def rpm_undo_all(*, names: list, result: RpmResult) -> None:
+    """Give back the slots an `rpm_acquire_all` took (one Redis round trip)."""
+    if result.admitted and result.member:
+        _limiter().undo_all(names, result.member)
 
 
 def rpm_reset() -> None:

@@ -178,7 +178,7 @@ def test_a_limit_set_after_the_fast_path_cached_the_key_is_enforced_at_once(user
     assert response.json()["error"]["type"] == "key_limit_exceeded"
     _limit(user, key, spend="100", period="day")
     assert authorize(client, "room", secret).status_code == 200
-    assert usage(client, "room", cost="0.02").status_code == 200  # settled by the full path
+    assert usage(client, "room", cost="0.02").status_code == 200  # settled on the key spend row too
     assert KeySpend.objects.get(api_key=key).used == Decimal("7")
 
 

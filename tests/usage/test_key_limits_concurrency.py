@@ -106,3 +106,30 @@ def test_model_allow_list_holds_under_64_clients(user):
     assert allowed == {f"lim{i}" for i in range(1, CLIENTS, 2)}
     assert {(o[1], o[2]) for o in outcomes if o[1] != 200} == {(404, "model_not_allowed")}
     assert set(Reservation.objects.values_list("request_id", flat=True)) == allowed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_limit_at_once_holds_under_64_clients_once_the_key_is_warm(user):
+    """The bench's case: the key's facts are cached and its period row exists, so the 64 clients take the
+    fast path (fastpath.py) until the spend limit has no room, then the full path refuses."""
+    cache.clear()
+    cent_rate()
+    put_on_plan(user, make_plan(q5h="100000", weekly="100000", monthly="100000", rpm=10_000))
+    key, secret = make_key(account=user)
+    _limit(user, key, spend="40", period="day", models=["deepseek/deepseek-chat"], rpm=1000)
+    gateway = gateway_client()
+    assert authorize(gateway, "warm", secret, estimate="0.05").status_code == 200  # creates the period row
+    assert usage(gateway, "warm", cost="0.04").status_code == 200
+
+    outcomes = _run(secret)
+    admitted = [o for o in outcomes if o[1] == 200]
+    refused = [o for o in outcomes if o[1] != 200]
+    assert admitted and refused
+    assert {(status, kind) for _id, status, kind, _s in refused} == {(402, "key_limit_exceeded")}
+    assert all(second == 200 for *_rest, second in admitted)
+    spend = KeySpend.objects.get(api_key=key)
+    assert spend.reserved == Decimal("0")
+    assert spend.used == sum(UsageEvent.objects.filter(api_key=key).values_list("flows", flat=True))
+    assert spend.used == Decimal("4") * (len(admitted) + 1)
+    assert spend.used < Decimal("40") + Decimal("5")
+    assert Reservation.objects.count() == len(admitted) + 1

@@ -32,7 +32,13 @@ from apps.usage.exceptions import (
     RequestConflict,
 )
 from apps.usage.hooks import extra_usage_engaged
-from apps.usage.limits import key_model_check, key_rpm_acquire, key_rpm_undo, key_spend_reserve
+from apps.usage.limits import (
+    key_model_check,
+    key_rpm_acquire,
+    key_rpm_undo,
+    key_spend_reserve,
+    limit_period_bounds,
+)
 from apps.usage.models import (
     MAX_USER_AGENT,
     WINDOW_KINDS,
@@ -41,7 +47,7 @@ from apps.usage.models import (
     Reservation,
     WindowKind,
 )
-from apps.usage.rpm import rpm_acquire, rpm_limit, rpm_undo
+from apps.usage.rpm import rpm_acquire, rpm_acquire_all, rpm_limit, rpm_undo, rpm_undo_all
 from apps.usage.services import fastpath
 from apps.usage.services.common import (
     MAX_REQUEST_FLOWS,
@@ -247,17 +253,34 @@ def _authorize_fast(
         return None
     if catalog_model.min_plan_rank > account.plan_rank:
         return None
+    if key.allowed_models and catalog_model.slug not in key.allowed_models:
+        return None  # the full path refuses it (404 model_not_allowed)
     rate = round_rate(hotcache.base_rate() * flow_value_multiplier(account=account))
     estimate_flows = usd_to_flows(estimate, rate)
     if estimate_flows > MAX_REQUEST_FLOWS:
         return None
-    rpm = rpm_acquire(
-        account_id=key.account_id,
-        limit=rpm_limit(account=account, plan=SimpleNamespace(rpm=account.plan_rpm)),
-        now=now,
-    )
+    account_rpm = (key.account_id, rpm_limit(account=account, plan=SimpleNamespace(rpm=account.plan_rpm)))
+    if key.rpm_limit is None:
+        rpm_names = [key.account_id]
+        rpm = rpm_acquire(account_id=account_rpm[0], limit=account_rpm[1], now=now)
+    else:  # the key's own cap and the account's, all or nothing, in one round trip (limits.py's names)
+        rpm_names = [f"key:{key.id}", key.account_id]
+        rpm = rpm_acquire_all(limits=[(rpm_names[0], key.rpm_limit), account_rpm], now=now)
     if not rpm.admitted:
         return None
+    limits = fastpath.NO_LIMITS
+    if key.spend_limit is not None or key.allowed_models or key.rpm_limit is not None:
+        limits = fastpath.KeyLimits(
+            spend_limit=key.spend_limit,
+            spend_limit_period=key.spend_limit_period,
+            allowed_models_json=key.allowed_models_json,
+            rpm_limit=key.rpm_limit,
+            period_start=(
+                limit_period_bounds(period=key.spend_limit_period, now=now)[0]
+                if key.spend_limit is not None
+                else None
+            ),
+        )
     reserved = fastpath.authorize_reserve(
         request_id=request_id,
         secret_hash=secret_hash,
@@ -272,10 +295,12 @@ def _authorize_fast(
         now=now,
         client_ip=client.ip,
         client_user_agent=client.user_agent,
+        limits=limits,
     )
     if reserved.reservation_id is None:
-        rpm_undo(account_id=key.account_id, result=rpm)
+        rpm_undo_all(names=rpm_names, result=rpm)
         if not reserved.facts_current:
+            hotcache.key_forget(secret_hash)
             hotcache.account_forget(key.account_id)
         return None
     return AuthorizeResult(

@@ -14,6 +14,15 @@ is not the plain subscription case, the statement changes nothing and the caller
 which makes the exact decision (refusals, Extra Usage, replays, rolls). So the full path's guarantees
 hold unchanged; this only makes the common case cheap.
 
+Keys with limits (issue #22, usage/limits.py) take this path too. The authorize statement re-checks
+the key's limits (spend limit and period, allow-list, RPM cap) against the cached ones. When the key has
+a spend limit, it locks the key's spend row for the current period (`KeySpend`) before the windows, the
+full path's lock order, and reserves there too only if `used + reserved < limit` (one request may cross).
+A missing period row (the key's first request of a period) or no room is left to the full path, which
+creates the row or refuses. The settle statement locks the reservation, then that spend row, then the
+windows, and moves the reservation's `key_limit_reserved` to `used` with the call's Flows. The allow-list
+and the key's RPM cap are decided before the statement (authorize.py `_authorize_fast`).
+
 Not used on other databases (SQLite): `fast_path_enabled()` is False there and the full path runs.
 
 How the statements are sent (`_execute`, measured with `make bench`; see the README):
@@ -41,7 +50,15 @@ from django.db.backends.postgresql.base import ServerBindingCursor
 from apps.accounts.models import AccountStatus, User
 from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus
 from apps.plans.models import Plan, Subscription
-from apps.usage.models import Decision, QuotaWindow, Reservation, ReservationStatus, UsageEvent, WindowKind
+from apps.usage.models import (
+    Decision,
+    KeySpend,
+    QuotaWindow,
+    Reservation,
+    ReservationStatus,
+    UsageEvent,
+    WindowKind,
+)
 
 
 def fast_path_enabled() -> bool:
@@ -103,17 +120,18 @@ def _tables() -> dict[str, str]:
         "win": QuotaWindow._meta.db_table,
         "res": Reservation._meta.db_table,
         "event": UsageEvent._meta.db_table,
+        "spend": KeySpend._meta.db_table,
     }
 
 
 # --- facts for a key seen for the first time in this process ------------------------------------------
 
 _FACTS_SQL = """
-SELECT k.id, k.account_id, k.kind, u.status, u.flow_value_multiplier, s.plan_id, p.rank, p.rpm, p.name
+SELECT k.id, k.account_id, k.kind, u.status, u.flow_value_multiplier, s.plan_id, p.rank, p.rpm, p.name,
+  k.spend_limit, k.spend_limit_period, k.allowed_models::text, k.rpm_limit
 FROM {key} k JOIN {user} u ON u.id = k.account_id
 JOIN {sub} s ON s.account_id = k.account_id JOIN {plan} p ON p.id = s.plan_id
 WHERE k.secret_hash = %s AND k.kind = %s AND k.status = %s AND k.deleted_at IS NULL AND u.is_active
-  AND NOT k.has_limits
 """
 
 
@@ -128,6 +146,10 @@ class LoadedFacts:
     plan_rank: int
     plan_rpm: int
     plan_name: str
+    spend_limit: Decimal | None
+    spend_limit_period: str
+    allowed_models_json: str
+    rpm_limit: int | None
 
 
 def facts_load(secret_hash: str) -> LoadedFacts | None:
@@ -142,20 +164,28 @@ def facts_load(secret_hash: str) -> LoadedFacts | None:
 
 _AUTHORIZE_SQL = """
 WITH k AS (
-  SELECT k.account_id, s.current_period_start, s.current_period_end,
+  SELECT k.account_id, k.spend_limit, s.current_period_start, s.current_period_end,
          p.quota_5h_flows, p.weekly_max_flows, p.monthly_max_flows
   FROM {key} k JOIN {user} u ON u.id = k.account_id
   JOIN {sub} s ON s.account_id = k.account_id JOIN {plan} p ON p.id = s.plan_id
   WHERE k.id = %(key_id)s AND k.secret_hash = %(hash)s AND k.kind = %(kind)s AND k.status = %(enabled)s
-    AND k.deleted_at IS NULL AND k.account_id = %(account_id)s AND NOT k.has_limits
+    AND k.deleted_at IS NULL AND k.account_id = %(account_id)s
+    AND k.spend_limit IS NOT DISTINCT FROM %(spend_limit)s::numeric AND k.spend_limit_period = %(period)s
+    AND k.allowed_models = %(allowed_models)s::jsonb AND k.rpm_limit IS NOT DISTINCT FROM %(rpm_limit)s::integer
     AND u.is_active AND u.status = %(account_status)s AND u.flow_value_multiplier = %(multiplier)s
     AND s.plan_id = %(plan_id)s AND s.current_period_end > %(now)s
+), ks AS (
+  SELECT s.id, s.used, s.reserved FROM {spend} s
+  WHERE s.api_key_id = %(key_id)s AND s.period_start = %(limit_start)s::timestamptz AND EXISTS (SELECT 1 FROM k)
+  FOR UPDATE
 ), w AS (
   SELECT w.id, w.kind, w.started_at, w.resets_at, w.used_flows, w.reserved_flows
   FROM {win} w WHERE w.account_id = %(account_id)s AND EXISTS (SELECT 1 FROM k)
+    AND (%(limit_start)s::timestamptz IS NULL OR EXISTS (SELECT 1 FROM ks))
   ORDER BY w.id FOR UPDATE
 ), ok AS (
-  SELECT count(*) = 3 AS ok,
+  SELECT count(*) = 3 AND (%(limit_start)s::timestamptz IS NULL
+      OR (SELECT count(*) FROM ks, k WHERE ks.used + ks.reserved < k.spend_limit) = 1) AS ok,
     max(CASE WHEN w.kind = %(five)s THEN COALESCE(w.started_at, %(now)s) END) AS five_start,
     max(CASE WHEN w.kind = %(weekly)s THEN COALESCE(w.started_at, %(now)s) END) AS weekly_start,
     max(CASE WHEN w.kind = %(monthly)s THEN w.started_at END) AS monthly_start
@@ -169,10 +199,12 @@ WITH k AS (
 ), ins AS (
   INSERT INTO {res} (request_id, account_id, api_key_id, model_id, decision, extra_usage, billed_key_id,
     reserved_flows, reserved_usd, five_hour_started_at, weekly_started_at, monthly_started_at,
-    rpm_remaining, status, created_at, settled_at, client_ip, client_user_agent)
+    rpm_remaining, status, created_at, settled_at, client_ip, client_user_agent, key_limit_start,
+    key_limit_reserved)
   SELECT %(request_id)s, %(account_id)s, %(key_id)s, %(model_id)s, %(decision)s, false, NULL,
     %(flows)s, 0, ok.five_start, ok.weekly_start, ok.monthly_start,
-    %(rpm_remaining)s, %(active)s, %(now)s, NULL, %(client_ip)s, %(client_user_agent)s
+    %(rpm_remaining)s, %(active)s, %(now)s, NULL, %(client_ip)s, %(client_user_agent)s,
+    %(limit_start)s::timestamptz, CASE WHEN %(limit_start)s::timestamptz IS NULL THEN 0 ELSE %(flows)s END
   FROM ok WHERE ok.ok
   ON CONFLICT (request_id) DO NOTHING
   RETURNING id
@@ -184,8 +216,11 @@ WITH k AS (
       ELSE w.resets_at END
   FROM w, ins WHERE t.id = w.id
   RETURNING t.id
+), spend AS (
+  UPDATE {spend} t SET reserved = ks.reserved + %(flows)s FROM ks, ins WHERE t.id = ks.id
+  RETURNING t.id
 )
-SELECT (SELECT id FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM k),
+SELECT (SELECT id FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM spend), (SELECT count(*) FROM k),
   (SELECT five_start FROM ok), (SELECT weekly_start FROM ok), (SELECT monthly_start FROM ok){commit}
 """
 
@@ -193,6 +228,21 @@ SELECT (SELECT id FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM k
 # the WAL flush. See the README ("Metering performance") for why a reservation lost in a database crash
 # costs no customer money and bills nothing twice. Usage always commits synchronously.
 _ASYNC_COMMIT = ", set_config('synchronous_commit', 'off', true)"
+
+
+@dataclass(frozen=True)
+class KeyLimits:
+    """The key's limits as the caller's cache has them (the statement re-checks them on the key row) and
+    the start of its current spend period (None: no spend limit)."""
+
+    spend_limit: Decimal | None = None
+    spend_limit_period: str = ""
+    allowed_models_json: str = "[]"
+    rpm_limit: int | None = None
+    period_start: datetime | None = None
+
+
+NO_LIMITS = KeyLimits()
 
 
 @dataclass(frozen=True)
@@ -216,8 +266,10 @@ def authorize_reserve(
     now: datetime,
     client_ip: str | None = None,
     client_user_agent: str | None = None,
+    limits: KeyLimits = NO_LIMITS,
 ) -> FastReservation:
-    """Reserve `flows` in all three windows and insert the reservation, or change nothing."""
+    """Reserve `flows` in all three windows (and in the key's spend period when it has a spend limit)
+    and insert the reservation, or change nothing."""
     params = {
         "key_id": key_id,
         "hash": secret_hash,
@@ -239,16 +291,22 @@ def authorize_reserve(
         "active": ReservationStatus.ACTIVE,
         "client_ip": client_ip,
         "client_user_agent": client_user_agent,
+        "spend_limit": limits.spend_limit,
+        "period": limits.spend_limit_period,
+        "allowed_models": limits.allowed_models_json,
+        "rpm_limit": limits.rpm_limit,
+        "limit_start": limits.period_start,
     }
     # Only when the statement is its own transaction: inside a caller's transaction the setting would
     # reach that transaction's commit, which may hold anything.
     asynchronous = settings.METERING_ASYNC_RESERVATIONS and not connection.in_atomic_block
     commit = _ASYNC_COMMIT if asynchronous else ""
-    reservation_id, updated, facts_rows, *_starts = _execute(
+    reservation_id, updated, spent, facts_rows, *_starts = _execute(
         _AUTHORIZE_SQL.format(**_tables(), commit=commit), params
     )
-    if reservation_id is not None and updated != 3:  # cannot happen: the windows were locked here
-        raise RuntimeError(f"fast authorize updated {updated} windows")
+    expected_spent = 0 if limits.period_start is None else 1
+    if reservation_id is not None and (updated, spent) != (3, expected_spent):  # cannot happen: locked here
+        raise RuntimeError(f"fast authorize updated {updated} windows and {spent} key spend rows")
     return FastReservation(reservation_id, facts_rows == 1)
 
 
@@ -266,7 +324,7 @@ class ReservationFacts:
     status: str
     account_status: str
     flow_value_multiplier: Decimal
-    key_limited: bool  # reserved against a key spend limit: the full path settles it (usage/limits.py)
+    key_limited: bool  # reserved against a key spend limit: settled in its key spend row too
 
     @property
     def plain_subscription(self) -> bool:
@@ -274,7 +332,6 @@ class ReservationFacts:
             self.decision == Decision.SUBSCRIPTION
             and not self.extra_usage
             and self.status == ReservationStatus.ACTIVE
-            and not self.key_limited
         )
 
 
@@ -323,12 +380,15 @@ WITH info AS (
     AS c(multiplier, abusive, flows)
     ON c.multiplier = info.flow_value_multiplier AND c.abusive = (info.account_status = %(abusive_status)s)
   WHERE info.decision = %(decision)s AND NOT info.extra_usage AND info.status = %(active)s
-    AND NOT info.key_limited
   LIMIT 1
 ), r AS (
   SELECT r.id, r.reserved_flows, r.five_hour_started_at, r.weekly_started_at, r.monthly_started_at,
-    pick.flows
+    r.api_key_id, r.key_limit_start, r.key_limit_reserved, pick.flows
   FROM {res} r JOIN pick ON pick.id = r.id WHERE r.status = %(active)s FOR UPDATE OF r
+), ks AS (
+  SELECT ks.id, ks.used, ks.reserved
+  FROM {spend} ks JOIN r ON ks.api_key_id = r.api_key_id AND ks.period_start = r.key_limit_start
+  FOR UPDATE OF ks
 ), s AS (
   SELECT s.current_period_start, s.current_period_end, p.quota_5h_flows, p.weekly_max_flows,
     p.monthly_max_flows
@@ -337,6 +397,7 @@ WITH info AS (
 ), w AS (
   SELECT w.id, w.kind, w.started_at, w.resets_at, w.used_flows, w.reserved_flows
   FROM {win} w WHERE w.account_id = (SELECT account_id FROM pick) AND EXISTS (SELECT 1 FROM r)
+    AND (SELECT count(*) FROM ks) = (SELECT count(*) FROM r WHERE r.key_limit_start IS NOT NULL)
   ORDER BY w.id FOR UPDATE
 ), ok AS (
   SELECT count(*) = 3 AS ok FROM w, r, s
@@ -362,6 +423,10 @@ WITH info AS (
     used_flows = w.used_flows + r.flows
   FROM w, r, settled WHERE t.id = w.id
   RETURNING t.id, t.kind, t.started_at, t.resets_at, t.used_flows
+), spend AS (
+  UPDATE {spend} t SET reserved = GREATEST(0, ks.reserved - r.key_limit_reserved), used = ks.used + r.flows
+  FROM ks, r, settled WHERE t.id = ks.id
+  RETURNING t.id
 ), counters AS (
   UPDATE {key} k SET used_flows = k.used_flows + r.flows, used_usd = k.used_usd + %(cost)s,
     request_count = k.request_count + 1
@@ -369,7 +434,7 @@ WITH info AS (
   RETURNING k.id
 )
 SELECT (SELECT id FROM event), (SELECT flows FROM event), (SELECT count(*) FROM windows),
-  (SELECT count(*) FROM counters),
+  (SELECT count(*) FROM counters), (SELECT count(*) FROM spend),
   (SELECT array_agg(ARRAY[kind, started_at::text, resets_at::text, used_flows::text] ORDER BY id)
    FROM windows),
   (SELECT ARRAY[quota_5h_flows, weekly_max_flows, monthly_max_flows] FROM s),
@@ -405,14 +470,16 @@ def usage_settle(
         "cost": cost,
         "decision": Decision.SUBSCRIPTION,
     }
-    event_id, flows, windows, counters, rows, maxima, *facts = _execute(
+    event_id, flows, windows, counters, spent, rows, maxima, *facts = _execute(
         _SETTLE_SQL.format(**_tables()), params
     )
     found = ReservationFacts(*facts) if facts[0] is not None else None
     if event_id is None:
         return Settlement(found, None)
-    if windows != 3 or counters != 1:  # cannot happen: the rows were locked by this statement
-        raise RuntimeError(f"fast usage updated {windows} windows and {counters} keys")
+    if (windows, counters, spent) != (3, 1, int(found.key_limited)):  # cannot happen: locked here
+        raise RuntimeError(
+            f"fast usage updated {windows} windows, {counters} keys and {spent} key spend rows"
+        )
     maximum = dict(zip((WindowKind.FIVE_HOUR, WindowKind.WEEKLY, WindowKind.MONTHLY), maxima, strict=True))
     settled = [
         SettledWindow(
