@@ -155,3 +155,43 @@ def test_bars_on_the_usage_page(user_client, user):
     call_command("simulate_traffic", email=[user.email], days=1, verbosity=0)
     html = user_client.get("/zh-hans/console/usage/").content.decode()
     assert html.count('data-testid="chart-x-axis"') == 4  # Flows and cost, by model and by key
+
+
+def render_columns(rows, language="en") -> str:
+    from django.template import Context, Template
+    from django.utils import translation
+
+    with translation.override(language):
+        return Template(
+            '{% load usage_charts %}{% bar_chart rows "flows" "Flows by day" "flows" True %}'
+        ).render(Context({"rows": rows}))
+
+
+def flows_row(day, flows) -> UsageRow:
+    return UsageRow(
+        label=day.isoformat(), group=day, requests=1, input_tokens=0, output_tokens=0, flows=Decimal(flows),
+        subscription_requests=1, subscription_usd=Decimal(0), payg_usd=Decimal(0),
+        payg_requests=0, extra_usd=Decimal(0), extra_requests=0,
+    )  # fmt: skip
+
+
+def test_flows_by_day_columns_have_a_value_axis_dates_and_tooltips():
+    from datetime import date
+
+    days = [date(2026, 11, 1) + timedelta(days=i) for i in range(3)]
+    html = render_columns([flows_row(days[0], "12.5"), flows_row(days[1], "0"), flows_row(days[2], "37")])
+    # 37 Flows → a round axis 0, 10, 20, 30, 40 (step 10); the plot is 190 units high above y=200.
+    assert re.findall(r'data-tick="([^"]+)"', html) == ["0", "10", "20", "30", "40"]
+    assert re.findall(
+        r'<rect x="[^"]+" y="([^"]+)" width="[^"]+" height="([^"]+)" class="usage-bar"', html
+    ) == [
+        ("140.6", "59.4"),  # 12.5 / 40 × 190
+        ("200.0", "0.0"),
+        ("24.2", "175.8"),  # 37 / 40 × 190 = 175.75: y 24.25 and height rounded half-even for display
+    ]
+    assert re.findall(r'data-day="([^"]+)"', html) == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert "<title>Nov. 1, 2026: 12.5</title>" in html
+    assert ">November 1</text>" in html  # date labels under the columns
+    chinese = render_columns([flows_row(days[0], "12.5")], language="zh-hans")
+    assert "<title>2026年11月1日: 12.5</title>" in chinese
+    assert ">11月1日</text>" in chinese

@@ -13,8 +13,6 @@ LABEL_WIDTH = 150
 BAR_SPACE = 150  # view-box units the axis (and so the longest bar at most) takes
 BAR_VALUE_SPACE = 66  # room right of the axis for the value printed after the longest bar
 AXIS_SPACE = 20  # the tick labels under the bars
-COLUMN_WIDTH = 16
-COLUMN_HEIGHT = 120
 MIN_COLUMNS = 31
 
 
@@ -32,28 +30,7 @@ def bar_chart(rows, attribute: str, title: str, unit: str = "flows", columns: bo
     values = [Decimal(getattr(row, attribute)) for row in rows]
     maximum = max(values, default=Decimal(0))
     if columns:
-        bars = []
-        for index, (row, value) in enumerate(zip(rows, values, strict=True)):
-            height = _scale(value, maximum, COLUMN_HEIGHT)
-            bars.append(
-                {
-                    "label": row.label,
-                    "value": value,
-                    "x": index * (COLUMN_WIDTH + 4),
-                    "height": height,
-                    "y": str(Decimal(COLUMN_HEIGHT) - Decimal(height)),
-                }
-            )
-        # At least MIN_COLUMNS slots wide, so one or two days do not stretch into a wall of colour.
-        return {
-            "bars": bars,
-            "title": title,
-            "unit": unit,
-            "columns": True,
-            "width": max(len(bars), MIN_COLUMNS) * (COLUMN_WIDTH + 4),
-            "height": COLUMN_HEIGHT,
-            "column_width": COLUMN_WIDTH,
-        }
+        return _column_chart(rows, values, maximum, title=title, unit=unit)
     # The axis runs to a round top (1, 2 or 5 × 10^k steps), so bars and ticks share one scale.
     step = _nice_step(maximum) if maximum > 0 else Decimal(1)
     top = step * (maximum / step).to_integral_value(rounding="ROUND_CEILING") if maximum > 0 else step
@@ -132,6 +109,53 @@ def _nice_step(maximum: Decimal, ticks: int = 4) -> Decimal:
 
 def _view(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.1")))
+
+
+def _column_chart(rows, values: list[Decimal], maximum: Decimal, *, title: str, unit: str) -> dict:
+    """One column per day on the stacked chart's frame: a value axis with round ticks and grid lines, date
+    labels under every few columns (the page's date format), a tooltip per column."""
+    context = {"title": title, "unit": unit, "columns": True, "width": STACK_WIDTH, "height": STACK_HEIGHT}
+    if maximum <= 0:
+        return context | {"bars": []}
+    plot_width = STACK_WIDTH - PLOT_LEFT - PLOT_RIGHT
+    plot_height = STACK_HEIGHT - PLOT_TOP - PLOT_BOTTOM
+    step = _nice_step(maximum)
+    top = step * (maximum / step).to_integral_value(rounding="ROUND_CEILING")
+    scale = Decimal(plot_height) / top
+    baseline = Decimal(PLOT_TOP + plot_height)
+    ticks = []
+    tick = Decimal(0)
+    while tick <= top:
+        ticks.append({"value": tick, "y": _view(baseline - tick * scale)})
+        tick += step
+    # At least MIN_COLUMNS slots, so one or two days do not stretch into a wall of colour.
+    slot = Decimal(plot_width) / max(len(rows), MIN_COLUMNS)
+    width = slot * Decimal("0.7")
+    every = -(-len(rows) // MAX_X_LABELS)  # ceil
+    bars = []
+    for index, (row, value) in enumerate(zip(rows, values, strict=True)):
+        x = Decimal(PLOT_LEFT) + slot * index + (slot - width) / 2
+        bars.append(
+            {
+                "label": row.label,
+                "day": row.group,
+                "value": value,
+                "x": _view(x),
+                "y": _view(baseline - value * scale),
+                "height": _view(value * scale),
+                "center": _view(x + width / 2),
+                "labelled": index % every == 0,
+            }
+        )
+    return context | {
+        "bars": bars,
+        "ticks": ticks,
+        "column_width": _view(width),
+        "plot_left": PLOT_LEFT,
+        "plot_right": STACK_WIDTH - PLOT_RIGHT,
+        "baseline": _view(baseline),
+        "label_y": _view(baseline + 18),
+    }
 
 
 @register.inclusion_tag("console/usage/_stacked_chart.html")
