@@ -160,6 +160,7 @@ def meter_usage(
                 start=reservation.key_limit_start,
                 reserved=reservation.key_limit_reserved,
                 used=_key_limit_amount(reservation=reservation, cost=cost, flows=flows),
+                key=reservation.api_key,
             )
         if reservation.decision == Decision.SUBSCRIPTION:
             _settle_windows(reservation=reservation, flows=flows, now=now)
