@@ -105,15 +105,37 @@ def _audit(*, event_type: str, key: ApiKey, actor, details: dict | None = None) 
     )
 
 
-def api_key_create(*, account: User, kind: str, name: str, actor: User | None = None) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    account: User,
+    kind: str,
+    name: str,
+    actor: User | None = None,
+    spend_limit: Decimal | None = None,
+    spend_limit_period: str = "",
+    allowed_models: list[str] | None = None,
+    rpm_limit: int | None = None,
+) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is never available again.
 
     At most FLOWPORT_MAX_KEYS_PER_KIND live keys per kind: the account row is locked first, so two
-    concurrent creations cannot both pass the count.
+    concurrent creations cannot both pass the count. An inference key may start with limits (the same
+    bounds as api_key_set_limits, checked before anything is written).
     """
     if kind not in ApiKeyKind.values:
         raise ApplicationError(_("Unknown key kind."), code="invalid_kind")
     name = _name_clean(name)
+    limits = _limits_clean(
+        spend_limit=spend_limit,
+        spend_limit_period=spend_limit_period,
+        allowed_models=allowed_models or [],
+        rpm_limit=rpm_limit,
+    )
+    has_limits = (
+        limits["spend_limit"] is not None or bool(limits["allowed_models"]) or limits["rpm_limit"] is not None
+    )
+    if has_limits and kind == ApiKeyKind.MANAGEMENT:
+        raise ApplicationError(_("Management keys have no usage limits."), code="invalid_kind")
     limit = settings.FLOWPORT_MAX_KEYS_PER_KIND
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True).get()
@@ -126,8 +148,22 @@ def api_key_create(*, account: User, kind: str, name: str, actor: User | None = 
                 code="key_limit",
             )
         secret = _secret_new(kind)
-        key = ApiKey.objects.create(account=account, kind=kind, name=name, **_secret_fields(kind, secret))
+        key = ApiKey.objects.create(
+            account=account,
+            kind=kind,
+            name=name,
+            **_secret_fields(kind, secret),
+            **limits,
+            has_limits=has_limits,
+        )
         _audit(event_type="api_key.created", key=key, actor=_actor(actor, account), details={"name": name})
+        if has_limits:
+            _audit(
+                event_type="api_key.limits_changed",
+                key=key,
+                actor=_actor(actor, account),
+                details=_limits_details(key),
+            )
     return key, secret
 
 
@@ -261,14 +297,18 @@ def api_key_set_limits(
         event_type="api_key.limits_changed",
         key=key,
         actor=_actor(actor, account),
-        details={
-            "spend_limit": str(key.spend_limit) if key.spend_limit is not None else None,
-            "spend_limit_period": key.spend_limit_period,
-            "allowed_models": key.allowed_models,
-            "rpm_limit": key.rpm_limit,
-        },
+        details=_limits_details(key),
     )
     return key
+
+
+def _limits_details(key: ApiKey) -> dict:
+    return {
+        "spend_limit": str(key.spend_limit) if key.spend_limit is not None else None,
+        "spend_limit_period": key.spend_limit_period,
+        "allowed_models": key.allowed_models,
+        "rpm_limit": key.rpm_limit,
+    }
 
 
 def api_key_rotate(*, account: User, key_id, actor: User | None = None) -> tuple[ApiKey, str]:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.api_keys.models import ApiKey, ApiKeyKind
 from apps.api_keys.selectors import api_key_list
-from apps.console.forms.api_keys import ApiKeyNameForm
+from apps.console.forms.api_keys import ApiKeyLimitsForm, ApiKeyNameForm
 from apps.extra_usage.selectors import extra_usage_selectable_keys, extra_usage_setting_get
 from apps.management_api.selectors import management_key_example_prefix
 from apps.plans.models import Plan
@@ -97,8 +97,23 @@ def quota_section(*, account, now) -> dict:
     }
 
 
+def create_limits_form(kind: str, data=None):
+    """The optional limits of a new inference key (None for management keys), ids unique per kind."""
+    if kind == ApiKeyKind.MANAGEMENT:
+        return None
+    return ApiKeyLimitsForm(data, auto_id=f"create-{kind}-limits-%s")
+
+
 def api_key_section(
-    *, request, kind: str, next_url: str, form=None, reveal=None, error=None, notice=None
+    *,
+    request,
+    kind: str,
+    next_url: str,
+    form=None,
+    reveal=None,
+    error=None,
+    notice=None,
+    limits_form=None,
 ) -> dict:
     """The account's keys of one kind with their actions (the section on the page of that kind)."""
     if kind not in ApiKeyKind.values:
@@ -111,6 +126,7 @@ def api_key_section(
         "title": API_KEY_SECTION_TITLES[kind],
         "keys": keys,
         "form": form or ApiKeyNameForm(),
+        "limits_form": limits_form or create_limits_form(kind),
         "next": next_url,
         "reveal": reveal,
         "error": error,

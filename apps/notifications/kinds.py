@@ -18,6 +18,8 @@ from apps.notifications.texts import (
     extra_usage_engaged_text,
     extra_usage_returned_text,
     key_created_text,
+    key_limit_reached_text,
+    key_limit_threshold_text,
     key_rotated_text,
     low_balance_text,
     management_key_created_text,
@@ -26,6 +28,8 @@ from apps.notifications.texts import (
     refund_status_text,
     renewal_failed_text,
     renewed_text,
+    spend_cap_reached_text,
+    spend_cap_threshold_text,
     subscription_started_text,
     subscription_upgraded_text,
     topup_receipt_text,
@@ -87,6 +91,38 @@ KINDS: dict[str, Kind] = {
             extra_usage_returned_text,
             "console:subscription",
             email=False,
+        ),
+        # Key spend limits and account spend caps (issue #22): a threshold notice at most once per key or
+        # cap period and threshold (e-mail when asked for, like quota), a refusal notice once per period.
+        Kind(
+            "limits.key_threshold",
+            "limits",
+            gettext_lazy("API key spend limit threshold reached"),
+            key_limit_threshold_text,
+            "console:home",
+            email=False,
+        ),
+        Kind(
+            "limits.key_limit_reached",
+            "limits",
+            gettext_lazy("API key refused a request: spend limit reached"),
+            key_limit_reached_text,
+            "console:home",
+        ),
+        Kind(
+            "limits.spend_cap_threshold",
+            "limits",
+            gettext_lazy("Spend cap threshold reached"),
+            spend_cap_threshold_text,
+            "console:payg",
+            email=False,
+        ),
+        Kind(
+            "limits.spend_cap_reached",
+            "limits",
+            gettext_lazy("Request refused: spend cap reached"),
+            spend_cap_reached_text,
+            "console:payg",
         ),
         Kind("wallet.low_balance", "wallet", gettext_lazy("Low balance"), low_balance_text, "console:payg"),
         Kind(
@@ -200,6 +236,7 @@ KINDS: dict[str, Kind] = {
 
 CATEGORY_LABELS = {
     "quota": gettext_lazy("Quota"),
+    "limits": gettext_lazy("Spend limits and caps"),
     "wallet": gettext_lazy("Pay-as-you-go wallet"),
     "subscription": gettext_lazy("Subscription"),
     "refund": gettext_lazy("Refunds"),

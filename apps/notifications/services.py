@@ -7,7 +7,9 @@ mail server or receiver never fails the request that changed the account.
 
 import logging
 import time
+from collections import OrderedDict
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -17,7 +19,8 @@ from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
 from apps.notifications import kinds
 from apps.notifications.models import DeliveryStatus, Notification, NotificationSettings, WebhookDelivery
-from apps.usage.hooks import QUOTA_ALERT_MIN_PERCENT, WindowUsage
+from apps.usage.hooks import QUOTA_ALERT_MIN_PERCENT, KeySpendUsage, WindowUsage
+from apps.wallet.hooks import CapSpend
 
 logger = logging.getLogger("flowport.notifications")
 
@@ -228,11 +231,144 @@ def quota_usage_settled_handler(*, account_id: int, windows: list[WindowUsage]) 
         logger.exception("Quota threshold notification for account %s failed", account_id)
 
 
+# --- key spend limits and account spend caps (issue #22) -------------------------------------------------
+
+
+def crossed_limit_thresholds(
+    *, before: Decimal, after: Decimal, limit: Decimal, thresholds: tuple[int, ...]
+) -> list[int]:
+    """The thresholds a settle crossed: before < threshold × limit ≤ after."""
+    return [threshold for threshold in thresholds if before * 100 < limit * threshold <= after * 100]
+
+
+def _record_crossings(*, account_id: int, kind: str, crossings: list[tuple[int, dict, str]]) -> list:
+    from apps.accounts.models import User
+
+    if not crossings:
+        return []
+    account = User.objects.get(pk=account_id)
+    created = []
+    with transaction.atomic():
+        for threshold, data, dedupe_key in crossings:
+            notification = notification_create(
+                account=account, kind=kind, data={**data, "threshold": threshold}, dedupe_key=dedupe_key
+            )
+            if notification is not None:
+                created.append(notification)
+    return created
+
+
+def key_limit_thresholds_notify(*, account_id: int, usage: KeySpendUsage) -> list[Notification]:
+    """Each of the account's thresholds a key's spend crossed, once per key, period and threshold."""
+    thresholds = _account_thresholds(account_id)
+    start = usage.period_start.isoformat()
+    data = {
+        "key_name": usage.key_name,
+        "unit": usage.unit,
+        "period": usage.period,
+        "used": str(usage.used_after),
+        "limit": str(usage.limit),
+        "period_start": start,
+        "resets_at": usage.resets_at.isoformat() if usage.resets_at else None,
+    }
+    crossings = [
+        (threshold, data, f"key_limit:{usage.key_id}:{start}:{threshold}")
+        for threshold in crossed_limit_thresholds(
+            before=usage.used_before, after=usage.used_after, limit=usage.limit, thresholds=thresholds
+        )
+    ]
+    return _record_crossings(account_id=account_id, kind="limits.key_threshold", crossings=crossings)
+
+
+def spend_cap_thresholds_notify(*, account_id: int, caps: list[CapSpend]) -> list[Notification]:
+    """Each of the account's thresholds a spend cap crossed, once per cap period and threshold."""
+    thresholds = _account_thresholds(account_id)
+    crossings = []
+    for cap in caps:
+        start = cap.period_start.isoformat()
+        data = {
+            "period": cap.period,
+            "spent_usd": str(cap.spent_after),
+            "cap_usd": str(cap.cap),
+            "period_start": start,
+            "resets_at": cap.resets_at.isoformat() if cap.resets_at else None,
+        }
+        crossings += [
+            (threshold, data, f"spend_cap:{cap.period}:{start}:{threshold}")
+            for threshold in crossed_limit_thresholds(
+                before=cap.spent_before, after=cap.spent_after, limit=cap.cap, thresholds=thresholds
+            )
+        ]
+    return _record_crossings(account_id=account_id, kind="limits.spend_cap_threshold", crossings=crossings)
+
+
+def key_spend_settled_handler(*, account_id: int, usage: KeySpendUsage) -> None:
+    """usage.key_spend_settled (in the settle's transaction): never fail the settle."""
+    try:
+        with transaction.atomic():
+            key_limit_thresholds_notify(account_id=account_id, usage=usage)
+    except Exception:
+        logger.exception("Key limit threshold notification for account %s failed", account_id)
+
+
+def spend_cap_settled_handler(*, account_id: int, caps: list[CapSpend]) -> None:
+    """wallet.spend_cap_settled (in the settle's transaction): never fail the settle."""
+    try:
+        with transaction.atomic():
+            spend_cap_thresholds_notify(account_id=account_id, caps=caps)
+    except Exception:
+        logger.exception("Spend cap threshold notification for account %s failed", account_id)
+
+
+# Refusal notices already recorded, seen by this process: a refused key keeps being refused until its
+# period resets, and this keeps the repeats off the database. Bounded.
+_REFUSED_SEEN: OrderedDict[tuple[int, str], None] = OrderedDict()
+_REFUSED_SEEN_MAX = 10_000
+
+
+def spend_limit_refused_handler(
+    *,
+    account_id: int,
+    key_id: int,
+    key_name: str,
+    limit: str,
+    period: str,
+    period_start: datetime,
+    resets_at: datetime | None,
+) -> None:
+    """usage.spend_limit_refused (after the refused authorize rolled back): once per key or cap period."""
+    from apps.accounts.models import User
+
+    start = period_start.isoformat()
+    if limit == "key":
+        kind, dedupe_key = "limits.key_limit_reached", f"key_limit_reached:{key_id}:{start}"
+        data = {"key_name": key_name, "period": period}
+    else:
+        kind, dedupe_key = "limits.spend_cap_reached", f"spend_cap_reached:{period}:{start}"
+        data = {"period": period}
+    data.update(period_start=start, resets_at=resets_at.isoformat() if resets_at else None)
+    if (account_id, dedupe_key) in _REFUSED_SEEN:
+        return
+    try:
+        with transaction.atomic():
+            notification_create(
+                account=User.objects.get(pk=account_id), kind=kind, data=data, dedupe_key=dedupe_key
+            )
+    except Exception:
+        logger.exception("Spend limit refusal notification for account %s failed", account_id)
+        return
+    _REFUSED_SEEN[(account_id, dedupe_key)] = None
+    if len(_REFUSED_SEEN) > _REFUSED_SEEN_MAX:
+        _REFUSED_SEEN.popitem(last=False)
+
+
 __all__ = [
     "DeliveryStatus",
     "WebhookDelivery",
     "notification_create",
     "notification_mark_read",
     "notification_settings_update",
+    "key_limit_thresholds_notify",
     "quota_thresholds_notify",
+    "spend_cap_thresholds_notify",
 ]

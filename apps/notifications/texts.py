@@ -264,3 +264,86 @@ def endpoint_disabled_text(data: dict) -> Text:
         )
         % values,
     )
+
+
+# --- key spend limits and account spend caps (issue #22) -------------------------------------------------
+
+
+def _per(period: str) -> str:
+    return {"day": _("per day"), "week": _("per week"), "month": _("per month"), "total": _("in total")}.get(
+        period, period
+    )
+
+
+def _cap_period(period: str) -> str:
+    return {"day": _("daily"), "week": _("weekly"), "month": _("monthly")}.get(period, period)
+
+
+def _amount(value: str, unit: str) -> str:
+    return _usd(value) if unit == "USD" else _("%(flows)s Flows") % {"flows": flows(value)}
+
+
+def key_limit_threshold_text(data: dict) -> Text:
+    values = {
+        "name": data.get("key_name", ""),
+        "threshold": data["threshold"],
+        "used": _amount(data["used"], data["unit"]),
+        "limit": _amount(data["limit"], data["unit"]),
+        "per": _per(data["period"]),
+        "resets": _when(data.get("resets_at")),
+    }
+    if int(data["threshold"]) >= 100:
+        title = _("API key “%(name)s” has reached its spend limit") % values
+    else:
+        title = _("API key “%(name)s” has used %(threshold)s%% of its spend limit") % values
+    if data.get("resets_at"):
+        body = _(
+            "“%(name)s” has spent %(used)s of its limit of %(limit)s %(per)s. The period resets at %(resets)s."
+        )
+    else:
+        body = _("“%(name)s” has spent %(used)s of its limit of %(limit)s %(per)s. This limit never resets.")
+    return Text(title, body % values)
+
+
+def key_limit_reached_text(data: dict) -> Text:
+    values = {"name": data.get("key_name", ""), "resets": _when(data.get("resets_at"))}
+    if data.get("resets_at"):
+        body = _(
+            "A request with the API key “%(name)s” was refused because the key reached its spend limit. "
+            "Requests are accepted again when the period resets at %(resets)s, or when you raise the key's limit."
+        )
+    else:
+        body = _(
+            "A request with the API key “%(name)s” was refused because the key reached its spend limit. "
+            "Raise the key's limit to use it again."
+        )
+    return Text(_("API key “%(name)s” refused a request: spend limit reached") % values, body % values)
+
+
+def spend_cap_threshold_text(data: dict) -> Text:
+    values = {
+        "threshold": data["threshold"],
+        "per": _cap_period(data["period"]),
+        "spent": _usd(data["spent_usd"]),
+        "cap": _usd(data["cap_usd"]),
+        "resets": _when(data.get("resets_at")),
+    }
+    if int(data["threshold"]) >= 100:
+        title = _("Your %(per)s pay-as-you-go spend cap is reached") % values
+    else:
+        title = _("You have used %(threshold)s%% of your %(per)s pay-as-you-go spend cap") % values
+    body = _("%(spent)s of your %(per)s spend cap of %(cap)s is spent. The period resets at %(resets)s.")
+    return Text(title, body % values)
+
+
+def spend_cap_reached_text(data: dict) -> Text:
+    values = {"per": _cap_period(data["period"]), "resets": _when(data.get("resets_at"))}
+    return Text(
+        _("A request was refused: your %(per)s spend cap is reached") % values,
+        _(
+            "A pay-as-you-go request was refused because your %(per)s spend cap is reached. Requests are "
+            "accepted again when the period resets at %(resets)s, or when you raise the cap on the "
+            "pay-as-you-go page."
+        )
+        % values,
+    )

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from apps.api_keys.models import ApiKey, ApiKeyKind, LimitPeriod
 from apps.core.periods import calendar_period
 from apps.usage.exceptions import KeyLimitExceeded, ModelNotAllowed, RateLimited
+from apps.usage.hooks import KeySpendUsage, key_spend_check
 from apps.usage.models import KeySpend, UsageEvent
 from apps.usage.rpm import RpmResult, rpm_acquire, rpm_undo
 
@@ -105,14 +106,49 @@ def key_spend_reserve(*, key: ApiKey, amount: Decimal, now: datetime) -> datetim
     return start
 
 
-def key_spend_settle(*, key_id: int, start: datetime | None, reserved: Decimal, used: Decimal) -> None:
-    """Move a reservation's amount from reserved to `used` (the actual) in the period it was reserved in."""
+def key_spend_settle(
+    *, key_id: int, start: datetime | None, reserved: Decimal, used: Decimal, key: ApiKey | None = None
+) -> None:
+    """Move a reservation's amount from reserved to `used` (the actual) in the period it was reserved in.
+
+    With the `key` (its current limit), a settle that moves the counter into the alert range sends
+    `key_spend_settled` (before/after arithmetic on the locked row: no other query).
+    """
     if start is None:
         return
     spend = KeySpend.objects.select_for_update().get(api_key_id=key_id, period_start=start)
+    before = spend.used
     spend.reserved = max(ZERO, spend.reserved - reserved)
     spend.used += used
     spend.save(update_fields=["reserved", "used"])
+    if key is not None:
+        key_spend_alert(key=key, start=start, used_before=before, used_after=spend.used)
+
+
+def key_spend_alert(*, key, start: datetime, used_before: Decimal, used_after: Decimal) -> None:
+    """After a settle moved a key's spend counter (period `start`) from `used_before` to `used_after`:
+    `key_spend_settled` when it entered the alert range of the key's current limit (arithmetic only).
+    `key` is an ApiKey or the same facts (pk, account_id, name, kind, spend_limit, spend_limit_period)."""
+    if key.spend_limit is None:
+        return
+    period = key.spend_limit_period
+    period_start, end = limit_period_bounds(period=period, now=start)
+    if period_start != start:  # the period kind changed since this reservation: not this limit's counter
+        return
+    key_spend_check(
+        account_id=key.account_id,
+        usage=KeySpendUsage(
+            key_id=key.pk,
+            key_name=key.name,
+            unit="USD" if key.kind == ApiKeyKind.PAYG else "Flows",
+            period=period,
+            period_start=start,
+            resets_at=end,
+            used_before=used_before,
+            used_after=used_after,
+            limit=key.spend_limit,
+        ),
+    )
 
 
 def key_spend_release(*, key_id: int, start: datetime | None, reserved: Decimal) -> None:

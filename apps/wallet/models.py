@@ -76,6 +76,10 @@ class Wallet(TimeStampedModel):
     auto_topup_monthly_max = models.DecimalField(
         _("auto top-up monthly ceiling"), null=True, blank=True, **AMOUNT
     )
+    # What each capped period has spent so far, kept by wallet_settle under the wallet lock so a settle
+    # knows before/after for the cap alerts without summing the ledger: {"day": [period start ISO, "USD"]}.
+    # Emptied when the caps change (a counter starts again from the ledger on the next settle).
+    cap_spend = models.JSONField(_("spend per capped period"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("wallet")

@@ -43,6 +43,26 @@ SAMPLES = {
     "security.api_key_rotated": {"name": "ci", "key": "sk-fp-v1-efgh…wxyz"},
     "security.management_key_created": {"name": "ops", "key": "sk-mg-v1-abcd…wxyz"},
     "webhook.endpoint_disabled": {"url": "https://hooks.example.com/flowport"},
+    "limits.key_threshold": {
+        "key_name": "ci",
+        "unit": "Flows",
+        "period": "day",
+        "threshold": 80,
+        "used": "8.000000",
+        "limit": "10.000000",
+        "period_start": NOW,
+        "resets_at": NOW,
+    },
+    "limits.key_limit_reached": {"key_name": "ci", "period": "day", "period_start": NOW, "resets_at": NOW},
+    "limits.spend_cap_threshold": {
+        "period": "month",
+        "threshold": 95,
+        "spent_usd": "9.500000",
+        "cap_usd": "10.00",
+        "period_start": NOW,
+        "resets_at": NOW,
+    },
+    "limits.spend_cap_reached": {"period": "week", "period_start": NOW, "resets_at": NOW},
 }
 
 

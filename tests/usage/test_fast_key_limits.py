@@ -167,3 +167,30 @@ def test_the_key_rpm_cap_refuses_on_the_fast_path_and_gives_the_account_slot_bac
     assert _state(user) == before
     assert _slots(f"key:{key.pk}") == 2
     assert _slots(user.pk) == 2  # the refused request holds no account slot
+
+
+def test_a_limit_threshold_crossed_on_the_fast_path_is_noticed_once(user, metered):
+    """The settle statement returns the key's spend counter before and after, so the limit alerts of
+    issue #22 fire on the fast path too, with no query below the alert range."""
+    from apps.notifications.models import Notification
+
+    key, secret = metered
+    _limit(user, key, spend="10", period="day")  # 10 Flows a UTC day
+    client = gateway_client()
+    _warm(client, secret)  # 3 Flows used: the period row exists, the key is cached
+
+    with CaptureQueriesContext(connection) as below:
+        assert authorize(client, "a", secret, estimate="0.01").status_code == 200
+        assert usage(client, "a", cost="0.01").status_code == 200  # 4 of 10: below the alert range
+    assert len(below) == 2
+    assert authorize(client, "b", secret, estimate="0.01").status_code == 200
+    with CaptureQueriesContext(connection) as crossing:
+        assert usage(client, "b", cost="0.045").status_code == 200  # 8.5 of 10: crosses 80%
+    assert crossing[0]["sql"] is None  # the prepared settle statement took it (then the notice's writes)
+    fired = Notification.objects.filter(account=user, kind="limits.key_threshold")
+    assert [(n.data["threshold"], n.data["used"], n.data["limit"]) for n in fired] == [
+        (80, "8.500000", "10.000000")
+    ]
+    assert authorize(client, "c", secret, estimate="0.01").status_code == 200
+    assert usage(client, "c", cost="0.001").status_code == 200  # 8.6: no second notice for 80%
+    assert fired.count() == 1

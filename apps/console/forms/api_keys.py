@@ -33,17 +33,21 @@ class ApiKeyLimitsForm(forms.Form):
     spend_limit_period = forms.ChoiceField(
         label=_("Per"), required=False, choices=[("", "—"), *LimitPeriod.choices]
     )
-    allowed_models = forms.ModelMultipleChoiceField(
+    allowed_models = forms.MultipleChoiceField(
         label=_("Allowed models"),
         required=False,
-        queryset=CatalogModel.objects.order_by("slug"),
-        to_field_name="slug",
         help_text=_("None selected: every model the key may otherwise call."),
         widget=forms.CheckboxSelectMultiple,
     )
     rpm_limit = forms.IntegerField(
         label=_("Requests per minute"), required=False, min_value=1, max_value=RPM_LIMIT_MAX
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The catalog's slugs are read once here, so rendering the form (in a key section) runs no query.
+        slugs = CatalogModel.objects.order_by("slug").values_list("slug", flat=True)
+        self.fields["allowed_models"].choices = [(slug, slug) for slug in slugs]
 
     def clean(self):
         cleaned = super().clean()

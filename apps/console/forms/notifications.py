@@ -15,7 +15,7 @@ class PreferencesForm(forms.Form):
     """A checkbox per event kind and channel, and the quota thresholds as a comma-separated list."""
 
     quota_thresholds = forms.CharField(
-        label=_("Quota alert thresholds (percent of a window)"),
+        label=_("Alert thresholds (percent of a quota window, an API key's spend limit or a spend cap)"),
         max_length=40,
         help_text=_("Comma-separated whole percentages from %(min)s to 100, e.g. 80, 95, 100.")
         % {"min": QUOTA_ALERT_MIN_PERCENT},

@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.api_keys.exceptions import ApiKeyNotFound
 from apps.api_keys.models import ApiKey, ApiKeyKind, ApiKeyStatus
@@ -26,7 +26,7 @@ from apps.api_keys.services import (
 from apps.console.decorators import sensitive_action
 from apps.console.forms.api_keys import ApiKeyLimitsForm, ApiKeyNameForm
 from apps.console.forms.usage import UsageRangeForm
-from apps.console.selectors import api_key_section, management_api_help
+from apps.console.selectors import api_key_section, create_limits_form, management_api_help
 from apps.core.exceptions import ApplicationError
 from apps.usage.analytics import usage_events_for_key
 
@@ -138,22 +138,33 @@ def management_keys(request):
 @require_POST
 @sensitive_action
 def api_key_create_view(request, kind):
+    """Create a key (inference keys may start with limits); bad input creates nothing and names the field."""
     if kind not in ApiKeyKind.values:
         raise Http404
     next_url = _next_url(request, kind)
     form = ApiKeyNameForm(request.POST)
-    if form.is_valid():
+    limits_form = create_limits_form(kind, request.POST)
+    valid = form.is_valid()
+    valid = (limits_form is None or limits_form.is_valid()) and valid
+    if valid:
         try:
-            key, secret = api_key_create(account=request.user, kind=kind, name=form.cleaned_data["name"])
+            key, secret = api_key_create(
+                account=request.user,
+                kind=kind,
+                name=form.cleaned_data["name"],
+                **(_limits_values(limits_form) if limits_form is not None else {}),
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             return _reveal(request, key=key, secret=secret, next_url=next_url, rotated=False)
     if request.htmx:
-        return _section(request, kind=kind, next_url=next_url, form=form)
-    for errors in form.errors.values():
-        for message in errors:
-            messages.error(request, message)
+        return _section(request, kind=kind, next_url=next_url, form=form, limits_form=limits_form)
+    for bound in (form, limits_form):
+        for field, errors in (bound.errors if bound is not None else {}).items():
+            label = bound.fields[field].label if field in bound.fields else ""
+            for message in errors:
+                messages.error(request, f"{label}: {message}" if label else message)
     return redirect(next_url)
 
 
@@ -265,30 +276,58 @@ def _limits_form(key: ApiKey, data=None) -> ApiKeyLimitsForm:
             "allowed_models": key.allowed_models,
             "rpm_limit": key.rpm_limit,
         },
+        auto_id=f"key-{key.pk}-limits-%s",
     )
 
 
+def _limits_values(form: ApiKeyLimitsForm) -> dict:
+    return {
+        "spend_limit": form.cleaned_data["spend_limit"],
+        "spend_limit_period": form.cleaned_data["spend_limit_period"] or "",
+        "allowed_models": list(form.cleaned_data["allowed_models"]),
+        "rpm_limit": form.cleaned_data["rpm_limit"],
+    }
+
+
+def _limits_dialog(request, *, key: ApiKey, form: ApiKeyLimitsForm, next_url: str, status: int = 200):
+    """The limits form in a dialog: the fragment for HTMX (swapped into the section's dialog slot, or over
+    the open dialog when the input was bad), the same dialog on its own page without JavaScript."""
+    context = {"key": key, "limits_form": form, "next": next_url}
+    if request.htmx:
+        response = render(request, "console/api_keys/limits.html#dialog", context)
+        response["HX-Retarget"] = f"#api-key-dialog-{key.kind}"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return render(request, "console/api_keys/limits.html", context, status=status)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def api_key_limits_view(request, pk):
-    """Save a key's limits from the form on its detail page; errors re-render the page (400)."""
+    """A key's limits: GET opens the dialog (from the key's row menu); POST saves them, from the dialog
+    (source=dialog: back to the section) or from the key's page. Bad input changes nothing: the form
+    again with the errors next to their fields (400 without HTMX)."""
     key = _key_or_404(request, pk)
+    if key.kind == ApiKeyKind.MANAGEMENT:
+        raise Http404
+    next_url = _next_url(request, key.kind)
+    if request.method == "GET":
+        return _limits_dialog(request, key=key, form=_limits_form(key), next_url=next_url)
+    from_dialog = request.POST.get("source") == "dialog"
     form = _limits_form(key, request.POST)
     if form.is_valid():
         try:
-            api_key_set_limits(
-                account=request.user,
-                key_id=key.pk,
-                spend_limit=form.cleaned_data["spend_limit"],
-                spend_limit_period=form.cleaned_data["spend_limit_period"],
-                allowed_models=[model.slug for model in form.cleaned_data["allowed_models"]],
-                rpm_limit=form.cleaned_data["rpm_limit"],
-            )
+            api_key_set_limits(account=request.user, key_id=key.pk, **_limits_values(form))
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, _("Limits of “%(name)s” saved.") % {"name": key.name})
-            return redirect("console:api_key_detail", pk=key.pk)
+            notice = _("Limits of “%(name)s” saved.") % {"name": key.name}
+            if request.htmx and from_dialog:
+                return _section(request, kind=key.kind, next_url=next_url, notice=notice)
+            messages.success(request, notice)
+            return redirect(next_url if from_dialog else reverse("console:api_key_detail", args=[key.pk]))
+    if from_dialog:
+        return _limits_dialog(request, key=key, form=form, next_url=next_url, status=400)
     return api_key_detail_view(request, pk, limits_form=form, status=400)
 
 

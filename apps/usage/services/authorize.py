@@ -19,6 +19,7 @@ from apps.accounts.models import AccountStatus
 from apps.api_keys.models import KEY_PREFIXES, ApiKey, ApiKeyKind
 from apps.api_keys.services import SECRET_RE, api_key_hash
 from apps.core.money import round_rate, round_usage, usd_to_flows
+from apps.core.periods import calendar_period
 from apps.extra_usage.selectors import extra_usage_billing_key
 from apps.plans.models import CatalogModel, ModelStatus
 from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
@@ -31,7 +32,7 @@ from apps.usage.exceptions import (
     RateLimited,
     RequestConflict,
 )
-from apps.usage.hooks import extra_usage_engaged
+from apps.usage.hooks import extra_usage_engaged, spend_limit_refused
 from apps.usage.limits import (
     key_model_check,
     key_rpm_acquire,
@@ -316,6 +317,22 @@ def _authorize_fast(
     )
 
 
+def _limit_refused(
+    *, account_id: int, key: ApiKey, error: KeyLimitExceeded | SpendCapReached, now: datetime
+) -> None:
+    """Tell notifications a key limit or a spend cap refused a request (after the rollback)."""
+    start, _end = calendar_period(period=error.period, now=now)
+    spend_limit_refused.send(
+        account_id=account_id,
+        key_id=key.pk,
+        key_name=key.name,
+        limit="key" if isinstance(error, KeyLimitExceeded) else "cap",
+        period=error.period,
+        period_start=start,
+        resets_at=error.resets_at,
+    )
+
+
 class _AutoReset(Exception):
     """Rolls the authorize transaction back so the 5-hour window can be auto-reset (then retried once)."""
 
@@ -429,9 +446,10 @@ def _authorize_subscription(
                         _("Your subscription quota is used up until its window resets."),
                         resets_at=max(resets) if resets else None,
                     )
-    except (KeyLimitExceeded, SpendCapReached):
+    except (KeyLimitExceeded, SpendCapReached) as error:
         rpm_undo(account_id=account.pk, result=rpm)
         key_rpm_undo(key=key, rpm=key_rpm)
+        _limit_refused(account_id=account.pk, key=key, error=error, now=now)
         raise
     except _AutoReset as due:  # nothing was written: spend one reset (once per window), then decide again
         rpm_undo(account_id=account.pk, result=rpm)
@@ -487,8 +505,10 @@ def _authorize_payg(
                 created_at=now,
                 **client.fields(),
             )
-    except (KeyLimitExceeded, InsufficientCredit, SpendCapReached):
+    except (KeyLimitExceeded, InsufficientCredit, SpendCapReached) as error:
         key_rpm_undo(key=key, rpm=key_rpm)
+        if not isinstance(error, InsufficientCredit):
+            _limit_refused(account_id=account.pk, key=key, error=error, now=now)
         raise
     except IntegrityError:
         key_rpm_undo(key=key, rpm=key_rpm)

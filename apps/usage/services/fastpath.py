@@ -42,6 +42,7 @@ How the statements are sent (`_execute`, measured with `make bench`; see the REA
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
@@ -357,10 +358,19 @@ class SettledWindow:
 
 
 @dataclass(frozen=True)
+class KeySpendSettled:
+    key: SimpleNamespace  # the key's facts limits.key_spend_alert needs
+    start: datetime
+    used_before: Decimal
+    used_after: Decimal
+
+
+@dataclass(frozen=True)
 class Settlement:
     facts: ReservationFacts | None  # the reservation as the statement found it (None: unknown id)
     flows: Decimal | None  # the Flows settled; None: nothing changed
     windows: list[SettledWindow] | None = None  # the three windows after the update (quota alerts)
+    key_spend: KeySpendSettled | None = None  # the key's spend counter before/after (limit alerts)
 
 
 # Usage in one round trip: the Flows of a call depend on the account's multiplier and status, which only
@@ -426,15 +436,17 @@ WITH info AS (
 ), spend AS (
   UPDATE {spend} t SET reserved = GREATEST(0, ks.reserved - r.key_limit_reserved), used = ks.used + r.flows
   FROM ks, r, settled WHERE t.id = ks.id
-  RETURNING t.id
+  RETURNING t.id, ks.used AS used_before, t.used AS used_after, r.key_limit_start
 ), counters AS (
   UPDATE {key} k SET used_flows = k.used_flows + r.flows, used_usd = k.used_usd + %(cost)s,
     request_count = k.request_count + 1
   FROM settled, r WHERE k.id = settled.api_key_id
-  RETURNING k.id
+  RETURNING k.id, k.name, k.spend_limit, k.spend_limit_period
 )
 SELECT (SELECT id FROM event), (SELECT flows FROM event), (SELECT count(*) FROM windows),
   (SELECT count(*) FROM counters), (SELECT count(*) FROM spend),
+  (SELECT ARRAY[key_limit_start::text, used_before::text, used_after::text] FROM spend),
+  (SELECT ARRAY[name, spend_limit::text, spend_limit_period] FROM counters),
   (SELECT array_agg(ARRAY[kind, started_at::text, resets_at::text, used_flows::text] ORDER BY id)
    FROM windows),
   (SELECT ARRAY[quota_5h_flows, weekly_max_flows, monthly_max_flows] FROM s),
@@ -470,7 +482,7 @@ def usage_settle(
         "cost": cost,
         "decision": Decision.SUBSCRIPTION,
     }
-    event_id, flows, windows, counters, spent, rows, maxima, *facts = _execute(
+    event_id, flows, windows, counters, spent, spend_row, key_row, rows, maxima, *facts = _execute(
         _SETTLE_SQL.format(**_tables()), params
     )
     found = ReservationFacts(*facts) if facts[0] is not None else None
@@ -491,4 +503,21 @@ def usage_settle(
         )
         for kind, started, resets, used in rows
     ]
-    return Settlement(found, flows, settled)
+    key_spend = None
+    if spend_row is not None:  # the key's spend counter moved (its limit as it is now: the alert's measure)
+        name, limit, period = key_row
+        start, before, after = spend_row
+        key_spend = KeySpendSettled(
+            key=SimpleNamespace(
+                pk=found.api_key_id,
+                account_id=found.account_id,
+                name=name,
+                kind=ApiKeyKind.SUBSCRIPTION,
+                spend_limit=Decimal(limit) if limit is not None else None,
+                spend_limit_period=period,
+            ),
+            start=datetime.fromisoformat(start),
+            used_before=Decimal(before),
+            used_after=Decimal(after),
+        )
+    return Settlement(found, flows, settled, key_spend)

@@ -19,7 +19,7 @@ from apps.plans.selectors import effective_usd_per_flow, flow_value_multiplier
 from apps.usage import hotcache
 from apps.usage.exceptions import InvalidParams
 from apps.usage.hooks import WindowUsage, quota_usage_check
-from apps.usage.limits import key_spend_release, key_spend_settle
+from apps.usage.limits import key_spend_alert, key_spend_release, key_spend_settle
 from apps.usage.models import (
     WINDOW_KINDS,
     Decision,
@@ -160,6 +160,7 @@ def meter_usage(
                 start=reservation.key_limit_start,
                 reserved=reservation.key_limit_reserved,
                 used=_key_limit_amount(reservation=reservation, cost=cost, flows=flows),
+                key=reservation.api_key,
             )
         if reservation.decision == Decision.SUBSCRIPTION:
             _settle_windows(reservation=reservation, flows=flows, now=now)
@@ -280,6 +281,11 @@ def _usage_fast(
             for window in outcome.windows
         ],
     )
+    if outcome.key_spend is not None:
+        spend = outcome.key_spend
+        key_spend_alert(
+            key=spend.key, start=spend.start, used_before=spend.used_before, used_after=spend.used_after
+        )
     _touch(key_id=outcome.facts.api_key_id, now=now)
     return UsageResult(
         request_id=request_id,

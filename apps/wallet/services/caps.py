@@ -18,6 +18,7 @@ from apps.core.money import round_cents
 from apps.core.periods import calendar_period
 from apps.core.services import audit_record
 from apps.wallet.exceptions import SpendCapReached
+from apps.wallet.hooks import CapSpend
 from apps.wallet.models import EntryType, LedgerEntry, Wallet
 from apps.wallet.services.ledger import wallet_lock
 
@@ -52,6 +53,42 @@ def spend_caps_check(*, wallet: Wallet, now: datetime) -> None:
                 period=period,
                 resets_at=end,
             )
+
+
+def spend_caps_count(*, wallet: Wallet, cost: Decimal, now: datetime) -> list[CapSpend]:
+    """Add a settled cost to the wallet's per-cap counters (in memory: the caller saves `cap_spend`).
+
+    Call with the wallet row locked, before the cost is debited. A counter of an earlier period (or none
+    yet) starts from the period's ledger sum: one query per cap and period, never per settle. Returns
+    each capped period's before/after (the cap alerts' input); no cap, no counter, nothing returned.
+    """
+    counters = dict(wallet.cap_spend or {})
+    usages = []
+    for period, field in CAP_FIELDS.items():
+        cap = getattr(wallet, field)
+        if cap is None:
+            counters.pop(period, None)
+            continue
+        start, end = calendar_period(period=period, now=now)
+        counter = counters.get(period)
+        if counter and counter[0] == start.isoformat():
+            before = Decimal(counter[1])
+        else:
+            before = _spent_since(wallet=wallet, start=start)
+        after = before + cost
+        counters[period] = [start.isoformat(), str(after)]
+        usages.append(
+            CapSpend(
+                period=period,
+                period_start=start,
+                resets_at=end,
+                spent_before=before,
+                spent_after=after,
+                cap=cap,
+            )
+        )
+    wallet.cap_spend = counters
+    return usages
 
 
 def _cap_clean(field: str, value) -> Decimal | None:
@@ -96,7 +133,8 @@ def wallet_spend_caps_update(
         return wallet
     for field, value in values.items():
         setattr(wallet, field, value)
-    wallet.save(update_fields=[*values, "updated_at"])
+    wallet.cap_spend = {}  # counters start again from the ledger (settles without a cap were not counted)
+    wallet.save(update_fields=[*values, "cap_spend", "updated_at"])
     audit_record(
         event_type="wallet.spend_caps_updated",
         account=account,

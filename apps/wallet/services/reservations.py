@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.money import round_usage
+from apps.wallet.hooks import spend_cap_check
 from apps.wallet.models import Wallet
-from apps.wallet.services.caps import spend_caps_check
+from apps.wallet.services.caps import CAP_FIELDS, spend_caps_check, spend_caps_count
 from apps.wallet.services.ledger import wallet_debit, wallet_lock
 
 ZERO = Decimal("0")
@@ -49,8 +50,19 @@ def wallet_release(*, account, reserved_usd: Decimal, request_id: str) -> None:
 def wallet_settle(
     *, account, reserved_usd: Decimal, cost_usd: Decimal, request_id: str, api_key, description: str = ""
 ) -> None:
-    """Drop the reservation and debit the actual cost (which may exceed it: the shortfall is arrears)."""
-    wallet_release(account=account, reserved_usd=reserved_usd, request_id=request_id)
+    """Drop the reservation and debit the actual cost (which may exceed it: the shortfall is arrears).
+
+    With spend caps set, the cost is added to each cap's period counter in the same save, and a settle
+    that moves a cap into its alert range sends `spend_cap_settled` (no query unless a period rolled).
+    """
+    wallet = wallet_lock(account=account)
+    wallet.reserved_usd = max(ZERO, wallet.reserved_usd - reserved_usd)
+    fields = ["reserved_usd", "updated_at"]
+    caps = []
+    if wallet.cap_spend or any(getattr(wallet, field) is not None for field in CAP_FIELDS.values()):
+        caps = spend_caps_count(wallet=wallet, cost=round_usage(cost_usd), now=timezone.now())
+        fields.append("cap_spend")
+    wallet.save(update_fields=fields)
     wallet_debit(
         account=account,
         amount=cost_usd,
@@ -58,3 +70,5 @@ def wallet_settle(
         api_key=api_key,
         description=description,
     )
+    if caps:
+        spend_cap_check(account_id=wallet.account_id, caps=caps)
