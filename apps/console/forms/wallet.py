@@ -104,6 +104,13 @@ class LowBalanceAlertForm(forms.Form):
         return _threshold(self.cleaned_data.get("threshold"), minimum=Decimal("0.00"))
 
 
+def _cap_field(label) -> forms.DecimalField:
+    """An optional amount in whole cents within the caps' bounds (empty: no cap)."""
+    return forms.DecimalField(
+        label=label, required=False, min_value=CAP_MIN, max_value=CAP_MAX, decimal_places=2
+    )
+
+
 class SpendCapsForm(forms.Form):
     """Account spend caps for pay-as-you-go and the auto top-up monthly ceiling (issue #22); empty = none."""
 
@@ -111,31 +118,7 @@ class SpendCapsForm(forms.Form):
         kwargs.setdefault("auto_id", "caps_%s")
         super().__init__(*args, **kwargs)
 
-    spend_cap_day = forms.DecimalField(
-        label=_("Daily spend cap (USD)"),
-        required=False,
-        min_value=CAP_MIN,
-        max_value=CAP_MAX,
-        decimal_places=2,
-    )
-    spend_cap_week = forms.DecimalField(
-        label=_("Weekly spend cap (USD)"),
-        required=False,
-        min_value=CAP_MIN,
-        max_value=CAP_MAX,
-        decimal_places=2,
-    )
-    spend_cap_month = forms.DecimalField(
-        label=_("Monthly spend cap (USD)"),
-        required=False,
-        min_value=CAP_MIN,
-        max_value=CAP_MAX,
-        decimal_places=2,
-    )
-    auto_topup_monthly_max = forms.DecimalField(
-        label=_("Auto top-up ceiling per month (USD)"),
-        required=False,
-        min_value=CAP_MIN,
-        max_value=CAP_MAX,
-        decimal_places=2,
-    )
+    spend_cap_day = _cap_field(_("Daily spend cap (USD)"))
+    spend_cap_week = _cap_field(_("Weekly spend cap (USD)"))
+    spend_cap_month = _cap_field(_("Monthly spend cap (USD)"))
+    auto_topup_monthly_max = _cap_field(_("Auto top-up ceiling per month (USD)"))
