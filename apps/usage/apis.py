@@ -5,8 +5,12 @@ gateway's developers and for fuzzing), never in the customers' schema at /api/v1
 """
 
 import hmac
+import json
+import re
+from decimal import Decimal
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
@@ -16,9 +20,11 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import api_success, request_language
+from apps.core.api import api_success, exception_handler, request_language
+from apps.core.exceptions import ApplicationError
 from apps.usage.models import MAX_USER_AGENT
 from apps.usage.services import client_info_clean, meter_authorize, meter_release, meter_usage
 from apps.usage.services.common import MAX_REQUEST_USD, MAX_TOKENS
@@ -26,17 +32,22 @@ from apps.usage.services.common import MAX_REQUEST_USD, MAX_TOKENS
 MAX_USD = MAX_REQUEST_USD
 
 
+def gateway_token_valid(request) -> bool:
+    """`Authorization: Bearer <settings.GATEWAY_TOKEN>`, compared in constant time."""
+    expected = settings.GATEWAY_TOKEN or ""
+    scheme, _sep, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return (
+        bool(expected)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(token.strip().encode(), expected.encode())
+    )
+
+
 class GatewayTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <settings.GATEWAY_TOKEN>`, compared in constant time."""
 
     def authenticate(self, request):
-        expected = settings.GATEWAY_TOKEN or ""
-        scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-        if (
-            not expected
-            or scheme.lower() != "bearer"
-            or not hmac.compare_digest(token.strip().encode(), expected.encode())
-        ):
+        if not gateway_token_valid(request):
             raise exceptions.AuthenticationFailed(_("Missing or invalid gateway service token."))
         return (None, "gateway")
 
@@ -195,6 +206,72 @@ class ReleaseRequestSerializer(serializers.Serializer):
     request_id = StrictCharField(max_length=128)
 
 
+def _localized(response, language: str):
+    """What LocaleMiddleware would add (these views skip it: apps/usage/middleware.py)."""
+    patch_vary_headers(response, ("Accept-Language",))
+    response.headers.setdefault("Content-Language", language)
+    return response
+
+
+def _refuse_constant(name: str):
+    raise ValueError(name)
+
+
+_RENDERER = JSONRenderer()
+REQUIRED = object()
+_USD_TEXT = re.compile(r"[0-9]{1,7}(\.[0-9]{1,6})?")
+
+
+def _lean_text(max_length: int, *, blank: bool = False, null: bool = False):
+    """A StrictCharField's accepted values, narrowed: printable ASCII without surrounding spaces (the
+    serializer would strip them), non-empty unless `blank`, at most `max_length` long."""
+
+    def check(value):
+        if value is None:
+            return null, None
+        ok = (
+            type(value) is str
+            and len(value) <= max_length
+            and (blank or value != "")
+            and value.isascii()
+            and value.isprintable()
+            and value.strip() == value
+        )
+        return ok, value
+
+    return check
+
+
+def _lean_count(value):
+    """StrictIntegerField(min_value=0, max_value=MAX_TOKENS)."""
+    return type(value) is int and 0 <= value <= MAX_TOKENS, value
+
+
+def _lean_usd(*, null: bool = False):
+    """UsdField, narrowed: a whole number or a decimal string of up to 7 + 6 digits, at most MAX_USD."""
+
+    def check(value):
+        if value is None:
+            return null, None
+        if not (type(value) is int or (type(value) is str and _USD_TEXT.fullmatch(value))):
+            return False, None
+        amount = Decimal(value)
+        return 0 <= amount <= MAX_USD, amount
+
+    return check
+
+
+def _lean_client(value):
+    """ClientRequestSerializer (null allowed): only its two fields, each narrowed as above."""
+    if value is None:
+        return True, None
+    if type(value) is not dict or not value.keys() <= {"ip", "user_agent"}:
+        return False, None
+    ip_ok, ip = _lean_text(45, null=True)(value.get("ip"))
+    agent_ok, agent = _lean_text(MAX_USER_AGENT, blank=True, null=True)(value.get("user_agent"))
+    return ip_ok and agent_ok, {"ip": ip, "user_agent": agent}
+
+
 class GatewayApi(APIView):
     authentication_classes = [GatewayTokenAuthentication]
     permission_classes: list = []
@@ -204,10 +281,82 @@ class GatewayApi(APIView):
         language = request_language(request)
         with translation.override(language):
             response = super().dispatch(request, *args, **kwargs)
-        # What LocaleMiddleware would add (these views skip it: apps/usage/middleware.py).
-        patch_vary_headers(response, ("Accept-Language",))
-        response.headers.setdefault("Content-Language", language)
-        return response
+        return _localized(response, language)
+
+    # --- the lean lane (apps/usage/middleware.py) --------------------------------------------------------
+    # Every inference request pays for one authorize and one usage, and DRF's request wrapping, content
+    # negotiation and serializers (which deep-copy their fields on every call) cost about a third of a
+    # millisecond of CPU per call, as much as the metering itself spends in Python (README "Metering
+    # performance"). So a call whose body is plainly well formed is answered here: the service token, the
+    # JSON body and each field are checked by the narrow rules below, which accept a subset of what the
+    # serializers accept and give the same values (tests/usage/test_lean_lane.py holds them to it). Anything
+    # else (a wrong token, another content type or Accept, a larger body, an unknown or unusual field, any
+    # invalid value) returns None before anything is done, and the DRF view answers, with its exact error.
+    # The service's answer and its refusals leave through the same envelope, exception handler and renderer.
+
+    LEAN_MAX_BODY = 8 * 1024
+    lean_fields: dict = {}  # field -> (check(value) -> (ok, value), the value when absent or REQUIRED)
+
+    @staticmethod
+    def serve(data: dict):
+        """Call the service with the validated body; returns its result (with `as_data()`)."""
+        raise NotImplementedError
+
+    @classmethod
+    def lean(cls, request) -> Response | None:
+        """The answer to a plainly well-formed call, or None: the DRF view answers."""
+        data = cls.lean_body(request)
+        return None if data is None else cls.lean_answer(request, lambda: cls.serve(data))
+
+    @classmethod
+    def lean_body(cls, request) -> dict | None:
+        """The validated body, or None: leave the call to the DRF view."""
+        meta = request.META
+        if (
+            request.method != "POST"
+            or request.content_type != "application/json"
+            or request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8")
+            or meta.get("HTTP_ACCEPT", "") not in ("", "*/*", "application/json")
+            or not 0 < int(meta.get("CONTENT_LENGTH") or 0) <= cls.LEAN_MAX_BODY
+            or not gateway_token_valid(request)
+        ):
+            return None
+        try:
+            body = json.loads(request.body.decode(), parse_constant=_refuse_constant)
+        except ValueError:  # also UnicodeDecodeError and the non-JSON constants
+            return None
+        if type(body) is not dict or not body.keys() <= cls.lean_fields.keys():
+            return None
+        data = {}
+        for name, (check, default) in cls.lean_fields.items():
+            if name not in body:
+                if default is REQUIRED:
+                    return None
+                data[name] = default
+                continue
+            ok, data[name] = check(body[name])
+            if not ok:
+                return None
+        return data
+
+    @classmethod
+    def lean_answer(cls, request, service) -> Response:
+        """`service()`'s result (or refusal) as the DRF view would answer it."""
+        language = request_language(request)
+        try:
+            with translation.override(language):
+                response = api_success(service().as_data())
+        except (ApplicationError, DatabaseError, exceptions.APIException) as exc:
+            with translation.override(language):
+                response = exception_handler(exc, {"request": request, "view": None})
+            if response is None:  # an IntegrityError: a bug, as in the DRF view
+                raise
+            response.exception = True
+        response.accepted_renderer = _RENDERER
+        response.accepted_media_type = _RENDERER.media_type
+        response.renderer_context = {}
+        response.headers["Allow"] = "POST, OPTIONS"  # what APIView.finalize_response adds
+        return _localized(response, language)
 
     def validated(self, serializer_class) -> dict:
         serializer = serializer_class(data=self.request.data)
@@ -217,6 +366,23 @@ class GatewayApi(APIView):
 
 class AuthorizeApi(GatewayApi):
     InputSerializer = AuthorizeRequestSerializer
+    lean_fields = {
+        "request_id": (_lean_text(128), REQUIRED),
+        "api_key": (_lean_text(256), REQUIRED),
+        "model": (_lean_text(128), REQUIRED),
+        "estimated_cost_usd": (_lean_usd(), Decimal(0)),
+        "client": (_lean_client, None),
+    }
+
+    @staticmethod
+    def serve(data: dict):
+        return meter_authorize(
+            request_id=data["request_id"],
+            api_key=data["api_key"],
+            model=data["model"],
+            estimated_cost_usd=data["estimated_cost_usd"],
+            client=client_info_clean(**(data["client"] or {})),
+        )
 
     @gateway_schema(
         summary="Decide who pays for a request and reserve its estimate",
@@ -251,19 +417,26 @@ class AuthorizeApi(GatewayApi):
         },
     )
     def post(self, request):
-        data = self.validated(self.InputSerializer)
-        result = meter_authorize(
-            request_id=data["request_id"],
-            api_key=data["api_key"],
-            model=data["model"],
-            estimated_cost_usd=data["estimated_cost_usd"],
-            client=client_info_clean(**(data["client"] or {})),
-        )
-        return api_success(result.as_data())
+        return api_success(self.serve(self.validated(self.InputSerializer)).as_data())
 
 
 class UsageApi(GatewayApi):
     InputSerializer = UsageRequestSerializer
+    lean_fields = {
+        "request_id": (_lean_text(128), REQUIRED),
+        "input_tokens": (_lean_count, 0),
+        "output_tokens": (_lean_count, 0),
+        "cost_usd": (_lean_usd(null=True), None),
+    }
+
+    @staticmethod
+    def serve(data: dict):
+        return meter_usage(
+            request_id=data["request_id"],
+            input_tokens=data["input_tokens"],
+            output_tokens=data["output_tokens"],
+            cost_usd=data["cost_usd"],
+        )
 
     @gateway_schema(
         summary="Settle an authorized request with its actual cost",
@@ -281,18 +454,16 @@ class UsageApi(GatewayApi):
         errors={409: _error("Never authorized, or released (`not_authorized`).")},
     )
     def post(self, request):
-        data = self.validated(self.InputSerializer)
-        result = meter_usage(
-            request_id=data["request_id"],
-            input_tokens=data["input_tokens"],
-            output_tokens=data["output_tokens"],
-            cost_usd=data["cost_usd"],
-        )
-        return api_success(result.as_data())
+        return api_success(self.serve(self.validated(self.InputSerializer)).as_data())
 
 
 class ReleaseApi(GatewayApi):
     InputSerializer = ReleaseRequestSerializer
+    lean_fields = {"request_id": (_lean_text(128), REQUIRED)}
+
+    @staticmethod
+    def serve(data: dict):
+        return meter_release(request_id=data["request_id"])
 
     @gateway_schema(
         summary="Drop an authorized request's reservation; nothing is billed",
@@ -307,8 +478,7 @@ class ReleaseApi(GatewayApi):
         errors={409: _error("Never authorized (`not_authorized`).")},
     )
     def post(self, request):
-        data = self.validated(self.InputSerializer)
-        return api_success(meter_release(request_id=data["request_id"]).as_data())
+        return api_success(self.serve(self.validated(self.InputSerializer)).as_data())
 
 
 class GatewaySchemaApi(SpectacularAPIView):

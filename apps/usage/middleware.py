@@ -34,7 +34,10 @@ class GatewayShortcutMiddleware:
         if match.url_name not in SHORTCUT_URL_NAMES:
             return self.get_response(request)
         request.resolver_match = match
-        response = match.func(request, *match.args, **match.kwargs)
+        lean = getattr(match.func.view_class, "lean", None)  # the views' lean lane (apis.GatewayApi)
+        response = lean(request) if lean is not None else None
+        if response is None:
+            response = match.func(request, *match.args, **match.kwargs)
         response.render()  # a DRF Response (the handler renders template responses the same way)
         response.headers["Content-Length"] = str(len(response.content))
         return response
