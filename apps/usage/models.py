@@ -103,9 +103,15 @@ class QuotaWindowArchive(models.Model):
 
 
 class Reservation(models.Model):
-    """What `authorize` reserved for one gateway request, until `usage` settles or `release` drops it."""
+    """What `authorize` reserved for one gateway request, until `usage` settles or `release` drops it.
 
-    request_id = models.CharField(_("request id"), max_length=128, unique=True)
+    This table and UsageEvent take a row on every inference request, so they carry only the indexes
+    something reads (each one costs every insert): request ids are unique through a constraint, not
+    `unique=True`, which on PostgreSQL adds a second, pattern-matching index nobody queries; the rare
+    Extra Usage / pay-as-you-go `billed_key` is indexed only where it is set.
+    """
+
+    request_id = models.CharField(_("request id"), max_length=128)
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+"
     )
@@ -125,6 +131,7 @@ class Reservation(models.Model):
         related_name="+",
         null=True,
         blank=True,
+        db_index=False,  # a partial index below
     )
     reserved_flows = _flows_field(_("Flows reserved"))
     reserved_usd = _flows_field(_("USD reserved"))
@@ -161,8 +168,12 @@ class Reservation(models.Model):
             ),
             models.CheckConstraint(condition=Q(reserved_flows__gte=0), name="reservation_flows_non_negative"),
             models.CheckConstraint(condition=Q(reserved_usd__gte=0), name="reservation_usd_non_negative"),
+            models.UniqueConstraint(fields=["request_id"], name="reservation_request_id_unique"),
         ]
         indexes = [
+            models.Index(
+                fields=["billed_key"], condition=Q(billed_key__isnull=False), name="reservation_billed_key"
+            ),
             models.Index(
                 fields=["created_at"],
                 condition=Q(status="active"),
@@ -184,14 +195,26 @@ class Reservation(models.Model):
 
 
 class UsageEvent(models.Model):
-    """One settled request: what it cost and who paid. Windows' used totals are sums of these Flows."""
+    """One settled request: what it cost and who paid. Windows' used totals are sums of these Flows.
 
-    request_id = models.CharField(_("request id"), max_length=128, unique=True)
+    Indexed as sparingly as Reservation (see there); account and key are reached through the
+    (account, created_at) and (api_key, created_at) indexes, which serve their foreign keys too.
+    """
+
+    request_id = models.CharField(_("request id"), max_length=128)
     account = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
     api_key = models.ForeignKey(
-        "api_keys.ApiKey", verbose_name=_("API key"), on_delete=models.PROTECT, related_name="+"
+        "api_keys.ApiKey",
+        verbose_name=_("API key"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     model = models.ForeignKey(
         "plans.CatalogModel", verbose_name=_("model"), on_delete=models.PROTECT, related_name="+"
@@ -209,6 +232,7 @@ class UsageEvent(models.Model):
         related_name="+",
         null=True,
         blank=True,
+        db_index=False,  # a partial index below
     )
     client_ip = _client_ip_field()
     client_user_agent = _client_user_agent_field()
@@ -224,8 +248,12 @@ class UsageEvent(models.Model):
             ),
             models.CheckConstraint(condition=Q(cost_usd__gte=0), name="usage_event_cost_non_negative"),
             models.CheckConstraint(condition=Q(flows__gte=0), name="usage_event_flows_non_negative"),
+            models.UniqueConstraint(fields=["request_id"], name="usage_event_request_id_unique"),
         ]
         indexes = [
+            models.Index(
+                fields=["billed_key"], condition=Q(billed_key__isnull=False), name="usage_event_billed_key"
+            ),
             models.Index(fields=["account", "created_at"], name="usage_event_account_created"),
             models.Index(fields=["api_key", "created_at"], name="usage_event_key_created"),
             # All accounts' recent events (anomaly signals) and old events holding a client IP (retention).
