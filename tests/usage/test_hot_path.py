@@ -77,6 +77,32 @@ def test_a_warm_pair_takes_one_statement_to_authorize_and_one_to_settle(user, me
 
 @pytest.mark.postgresql
 @pytest.mark.django_db
+def test_a_warm_pair_reuses_psycopgs_converted_statements(user, metered, monkeypatch):
+    """psycopg converts a query's placeholders once and caches it only while the query is short enough
+    (fastpath._statement); a hot-path statement converted afresh on every call costs CPU on each."""
+    _key, secret = metered
+    client = gateway_client()
+    assert authorize(client, "warm", secret).status_code == 200
+    assert usage(client, "warm", cost="0.03").status_code == 200
+    uncached = []
+    for name in ("_query2pg_nocache", "_query2pg_client_nocache"):
+        original = getattr(psycopg._queries, name)
+        monkeypatch.setattr(
+            psycopg._queries,
+            name,
+            lambda *args, _original=original: uncached.append(args) or _original(*args),
+        )
+
+    with CaptureQueriesContext(connection) as queries:
+        assert authorize(client, "hot", secret).status_code == 200
+        assert usage(client, "hot", cost="0.04").status_code == 200
+
+    assert len(queries) == 2
+    assert uncached == []
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("status", "multiplier", "flows"),
     [
@@ -342,7 +368,7 @@ def _statements(run) -> list[str]:
     return sent
 
 
-ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)"
+ASYNC_COMMIT = "set_config('synchronous_commit','off',true)"
 
 
 @pytest.mark.postgresql

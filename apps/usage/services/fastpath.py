@@ -39,6 +39,8 @@ How the statements are sent (`_execute`, measured with `make bench`; see the REA
   that committed before the connection broke is never applied twice.
 """
 
+import functools
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -112,6 +114,20 @@ def _execute(sql: str, params) -> tuple:
         return cursor.fetchone()
 
 
+@functools.cache
+def _statement(template: str, **extra: str) -> str:
+    """A statement's text, built once per process: table names filled in and whitespace collapsed.
+
+    psycopg caches the conversion of a query to PostgreSQL's placeholders only for texts of at most
+    `_queries.MAX_CACHED_STATEMENT_LENGTH` characters (4096); a longer one is converted again on every
+    call. Dropping the layout (runs of whitespace, and any around parentheses and commas: these
+    statements hold no string literal where that would matter) keeps them under it
+    (tests/usage/test_hot_path.py).
+    """
+    text = re.sub(r"\s+", " ", template.format(**_tables(), **extra))
+    return re.sub(r" ?([(),]) ?", r"\1", text).strip()
+
+
 def _tables() -> dict[str, str]:
     return {
         "key": ApiKey._meta.db_table,
@@ -155,9 +171,7 @@ class LoadedFacts:
 
 def facts_load(secret_hash: str) -> LoadedFacts | None:
     """An enabled subscription key's facts in one statement (None: let the full path decide)."""
-    row = _execute(
-        _FACTS_SQL.format(**_tables()), [secret_hash, ApiKeyKind.SUBSCRIPTION, ApiKeyStatus.ENABLED]
-    )
+    row = _execute(_statement(_FACTS_SQL), [secret_hash, ApiKeyKind.SUBSCRIPTION, ApiKeyStatus.ENABLED])
     return LoadedFacts(*row) if row else None
 
 
@@ -228,7 +242,7 @@ SELECT (SELECT id FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM s
 # METERING_ASYNC_RESERVATIONS: this statement's transaction (and only it) commits without waiting for
 # the WAL flush. See the README ("Metering performance") for why a reservation lost in a database crash
 # costs no customer money and bills nothing twice. Usage always commits synchronously.
-_ASYNC_COMMIT = ", set_config('synchronous_commit', 'off', true)"
+_ASYNC_COMMIT = ",set_config('synchronous_commit','off',true)"
 
 
 @dataclass(frozen=True)
@@ -303,7 +317,7 @@ def authorize_reserve(
     asynchronous = settings.METERING_ASYNC_RESERVATIONS and not connection.in_atomic_block
     commit = _ASYNC_COMMIT if asynchronous else ""
     reservation_id, updated, spent, facts_rows, *_starts = _execute(
-        _AUTHORIZE_SQL.format(**_tables(), commit=commit), params
+        _statement(_AUTHORIZE_SQL, commit=commit), params
     )
     expected_spent = 0 if limits.period_start is None else 1
     if reservation_id is not None and (updated, spent) != (3, expected_spent):  # cannot happen: locked here
@@ -483,7 +497,7 @@ def usage_settle(
         "decision": Decision.SUBSCRIPTION,
     }
     event_id, flows, windows, counters, spent, spend_row, key_row, rows, maxima, *facts = _execute(
-        _SETTLE_SQL.format(**_tables()), params
+        _statement(_SETTLE_SQL), params
     )
     found = ReservationFacts(*facts) if facts[0] is not None else None
     if event_id is None:
