@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/flowport_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # one per core on the 2-core reference machine (README)
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))  # >1 = gunicorn gthread workers (README); 1 = sync
 HOT_CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", "64"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # alternating pairs/trivial slices (drive_interleaved)
