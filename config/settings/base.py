@@ -298,6 +298,7 @@ METERING_CACHE_CHECK_SECONDS = env.float("METERING_CACHE_CHECK_SECONDS", default
 # The fast path's reservations (authorize, plain subscription case only) commit without waiting for the
 # WAL flush; usage always waits. README "Metering performance" explains what a crash can and cannot lose.
 METERING_ASYNC_RESERVATIONS = env.bool("METERING_ASYNC_RESERVATIONS", default=True)
+METERING_EARLY_UNLOCK = env.bool("METERING_EARLY_UNLOCK", default=True)
 FLOWPORT_MAX_KEYS_PER_KIND = 20
 # The inference endpoint customers point their SDKs at (the overview's "get started" snippets).
 FLOWPORT_INFERENCE_BASE_URL = env("FLOWPORT_INFERENCE_BASE_URL", default="http://127.0.0.1:4000/v1")

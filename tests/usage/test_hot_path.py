@@ -375,24 +375,46 @@ ASYNC_COMMIT = "set_config('synchronous_commit','off',true)"
 @pytest.mark.django_db(transaction=True)
 def test_only_the_fast_reservation_commits_without_waiting_for_the_wal_flush(user, metered):
     """METERING_ASYNC_RESERVATIONS: authorize's statement sets synchronous_commit off for its own
-    transaction; usage's never does (a settled request is durable before usage answers 200)."""
+    transaction. METERING_EARLY_UNLOCK: usage's settle statement too, but usage then waits for the WAL
+    flush with a second statement, so a settled request is durable before usage answers 200."""
     _key, secret = metered
     client = gateway_client()
     assert authorize(client, "warm", secret, estimate="0").status_code == 200  # windows started, facts cached
     assert usage(client, "warm", cost="0").status_code == 200
+    settle_lsn = []
+
+    def after_settle(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "usage_usageevent" in sql:  # the settle statement: where its commit record ends, at most
+            with connection.cursor() as cursor:
+                cursor.execute("select pg_current_wal_insert_lsn()")
+                settle_lsn.append(cursor.fetchone()[0])
+        return result
 
     authorized = _statements(lambda: authorize(client, "r", secret, estimate="0.05"))
-    settled = _statements(lambda: usage(client, "r", cost="0.03"))
+    with connection.execute_wrapper(after_settle):
+        settled = _statements(lambda: usage(client, "r", cost="0.03"))
+        with connection.cursor() as cursor:  # read at once, before the WAL writer's own round
+            cursor.execute("select pg_current_wal_flush_lsn() >= %s::pg_lsn", [settle_lsn[0]])
+            durable = cursor.fetchone()[0]
 
     assert len(authorized) == 1
     assert ASYNC_COMMIT in authorized[0]
-    assert settled
-    assert not any("synchronous_commit" in sql for sql in settled)
+    settled = [sql for sql in settled if "wal_insert_lsn" not in sql]  # not the test's own probe
+    assert durable is True
+    assert len(settled) == 2
+    assert ASYNC_COMMIT in settled[0]
+    assert settled[1] == "SELECT pg_logical_emit_message(true,'flowport','')"
     with connection.cursor() as cursor:  # local to that transaction: the session is unchanged
         cursor.execute("show synchronous_commit")
         assert cursor.fetchone()[0] == "on"
-    with override_settings(METERING_ASYNC_RESERVATIONS=False):
-        assert not any(ASYNC_COMMIT in sql for sql in _statements(lambda: authorize(client, "r2", secret)))
+    with override_settings(METERING_ASYNC_RESERVATIONS=False, METERING_EARLY_UNLOCK=False):
+        assert authorize(client, "r2", secret).status_code == 200
+        both = _statements(lambda: authorize(client, "r3", secret)) + _statements(
+            lambda: usage(client, "r3", cost="0.01")
+        )
+        assert len(both) == 2
+        assert not any("synchronous_commit" in sql for sql in both)
 
 
 @pytest.mark.postgresql

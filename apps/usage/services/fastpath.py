@@ -465,8 +465,17 @@ SELECT (SELECT id FROM event), (SELECT flows FROM event), (SELECT count(*) FROM 
    FROM windows),
   (SELECT ARRAY[quota_5h_flows, weekly_max_flows, monthly_max_flows] FROM s),
   info.*
-FROM (SELECT 1) AS one LEFT JOIN info ON true
+FROM (SELECT {one}) AS one LEFT JOIN info ON true
 """
+# METERING_EARLY_UNLOCK: the settle statement commits without waiting for the WAL flush, so the
+# account's window rows (and the key's spend row) are unlocked before the disk write instead of after
+# it, and this second statement then waits for that flush before usage answers. A transaction waits for
+# the flush at commit only if it wrote WAL itself (an xid alone is not enough): a transactional logical
+# message is the smallest such write (a few bytes, any wal_level, no table), and its flush covers every
+# earlier commit, the settle's included. So usage still answers 200 only once the settled request is
+# durable; what changes is that other requests of the same account no longer queue behind the disk
+# (README "Metering performance").
+_DURABLE_SQL = "SELECT pg_logical_emit_message(true,'flowport','')"
 
 
 def usage_settle(
@@ -496,9 +505,13 @@ def usage_settle(
         "cost": cost,
         "decision": Decision.SUBSCRIPTION,
     }
+    # Only when the statement is its own transaction (as authorize's asynchronous commit).
+    early_unlock = settings.METERING_EARLY_UNLOCK and not connection.in_atomic_block
     event_id, flows, windows, counters, spent, spend_row, key_row, rows, maxima, *facts = _execute(
-        _statement(_SETTLE_SQL), params
+        _statement(_SETTLE_SQL, one=_ASYNC_COMMIT[1:] if early_unlock else "1"), params
     )
+    if early_unlock and event_id is not None:
+        _execute(_DURABLE_SQL, None)
     found = ReservationFacts(*facts) if facts[0] is not None else None
     if event_id is None:
         return Settlement(found, None)
