@@ -1,4 +1,5 @@
-"""The metering hot path on PostgreSQL: authorize and usage of a subscription key in one statement each.
+"""The metering hot path on PostgreSQL: authorize and usage of a subscription key in one statement each
+(usage then waits for the WAL flush with a second one: METERING_EARLY_UNLOCK, see _DURABLE_SQL).
 
 The full path (authorize.py, settle.py) locks the windows, reads them, rolls them and writes them back
 in a multi-statement transaction. Nearly every call finds nothing to roll, so here the same decision
