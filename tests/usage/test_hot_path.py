@@ -23,6 +23,7 @@ from apps.api_keys.services import api_key_set_status
 from apps.plans.models import CatalogModel, ModelStatus
 from apps.usage import hotcache, rpm
 from apps.usage.models import QuotaWindow, Reservation, ReservationStatus, UsageEvent
+from apps.usage.services import fastpath
 from tests.api_keys.factories import make_key
 from tests.usage.factories import authorize, cent_rate, gateway_client, make_plan, put_on_plan, release, usage
 
@@ -375,8 +376,9 @@ ASYNC_COMMIT = "set_config('synchronous_commit','off',true)"
 @pytest.mark.django_db(transaction=True)
 def test_only_the_fast_reservation_commits_without_waiting_for_the_wal_flush(user, metered):
     """METERING_ASYNC_RESERVATIONS: authorize's statement sets synchronous_commit off for its own
-    transaction. METERING_EARLY_UNLOCK: usage's settle statement too, but usage then waits for the WAL
-    flush with a second statement, so a settled request is durable before usage answers 200."""
+    transaction. METERING_EARLY_UNLOCK: while the process runs other metering statements, usage's settle
+    statement too, but usage then waits for the WAL flush with a second statement, so a settled request
+    is durable before usage answers 200."""
     _key, secret = metered
     client = gateway_client()
     assert authorize(client, "warm", secret, estimate="0").status_code == 200  # windows started, facts cached
@@ -392,7 +394,7 @@ def test_only_the_fast_reservation_commits_without_waiting_for_the_wal_flush(use
         return result
 
     authorized = _statements(lambda: authorize(client, "r", secret, estimate="0.05"))
-    with connection.execute_wrapper(after_settle):
+    with connection.execute_wrapper(after_settle), fastpath.IN_FLIGHT:  # as if another thread were metering
         settled = _statements(lambda: usage(client, "r", cost="0.03"))
         with connection.cursor() as cursor:  # read at once, before the WAL writer's own round
             cursor.execute("select pg_current_wal_flush_lsn() >= %s::pg_lsn", [settle_lsn[0]])
@@ -408,8 +410,15 @@ def test_only_the_fast_reservation_commits_without_waiting_for_the_wal_flush(use
     with connection.cursor() as cursor:  # local to that transaction: the session is unchanged
         cursor.execute("show synchronous_commit")
         assert cursor.fetchone()[0] == "on"
-    with override_settings(METERING_ASYNC_RESERVATIONS=False, METERING_EARLY_UNLOCK=False):
-        assert authorize(client, "r2", secret).status_code == 200
+    # Alone in the process: one statement, whose commit waits for the flush itself.
+    assert authorize(client, "r2", secret).status_code == 200
+    alone = _statements(lambda: usage(client, "r2", cost="0.01"))
+    assert len(alone) == 1
+    assert "synchronous_commit" not in alone[0]
+    with (
+        override_settings(METERING_ASYNC_RESERVATIONS=False, METERING_EARLY_UNLOCK=False),
+        fastpath.IN_FLIGHT,
+    ):
         both = _statements(lambda: authorize(client, "r3", secret)) + _statements(
             lambda: usage(client, "r3", cost="0.01")
         )

@@ -42,6 +42,7 @@ How the statements are sent (`_execute`, measured with `make bench`; see the REA
 
 import functools
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -317,9 +318,10 @@ def authorize_reserve(
     # reach that transaction's commit, which may hold anything.
     asynchronous = settings.METERING_ASYNC_RESERVATIONS and not connection.in_atomic_block
     commit = _ASYNC_COMMIT if asynchronous else ""
-    reservation_id, updated, spent, facts_rows, *_starts = _execute(
-        _statement(_AUTHORIZE_SQL, commit=commit), params
-    )
+    with IN_FLIGHT:
+        reservation_id, updated, spent, facts_rows, *_starts = _execute(
+            _statement(_AUTHORIZE_SQL, commit=commit), params
+        )
     expected_spent = 0 if limits.period_start is None else 1
     if reservation_id is not None and (updated, spent) != (3, expected_spent):  # cannot happen: locked here
         raise RuntimeError(f"fast authorize updated {updated} windows and {spent} key spend rows")
@@ -468,15 +470,36 @@ SELECT (SELECT id FROM event), (SELECT flows FROM event), (SELECT count(*) FROM 
   info.*
 FROM (SELECT {one}) AS one LEFT JOIN info ON true
 """
-# METERING_EARLY_UNLOCK: the settle statement commits without waiting for the WAL flush, so the
-# account's window rows (and the key's spend row) are unlocked before the disk write instead of after
-# it, and this second statement then waits for that flush before usage answers. A transaction waits for
+# METERING_EARLY_UNLOCK, while the process runs other metering statements (IN_FLIGHT, below): the settle
+# statement commits without waiting for the WAL flush, so the account's window rows (and the key's spend
+# row) are unlocked before the disk write instead of after it, and this second statement then waits for
+# that flush before usage answers. A transaction waits for
 # the flush at commit only if it wrote WAL itself (an xid alone is not enough): a transactional logical
 # message is the smallest such write (a few bytes, any wal_level, no table), and its flush covers every
 # earlier commit, the settle's included. So usage still answers 200 only once the settled request is
 # durable; what changes is that other requests of the same account no longer queue behind the disk
 # (README "Metering performance").
 _DURABLE_SQL = "SELECT pg_logical_emit_message(true,'flowport','')"
+
+
+class _InFlight:
+    """How many hot-path statements this process is running (its threads'): `with IN_FLIGHT as others`."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def __enter__(self) -> int:
+        with self._lock:
+            self.count += 1
+            return self.count - 1
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+IN_FLIGHT = _InFlight()
 
 
 def usage_settle(
@@ -506,13 +529,16 @@ def usage_settle(
         "cost": cost,
         "decision": Decision.SUBSCRIPTION,
     }
-    # Only when the statement is its own transaction (as authorize's asynchronous commit).
-    early_unlock = settings.METERING_EARLY_UNLOCK and not connection.in_atomic_block
-    event_id, flows, windows, counters, spent, spend_row, key_row, rows, maxima, *facts = _execute(
-        _statement(_SETTLE_SQL, one=_ASYNC_COMMIT[1:] if early_unlock else "1"), params
-    )
-    if early_unlock and event_id is not None:
-        _execute(_DURABLE_SQL, None)
+    with IN_FLIGHT as others:
+        # Only when the statement is its own transaction (as authorize's asynchronous commit), and only
+        # while this process has other metering statements running: alone, nobody here waits for the rows
+        # and one round trip (the commit waiting for the flush itself) answers sooner.
+        early_unlock = settings.METERING_EARLY_UNLOCK and others > 0 and not connection.in_atomic_block
+        event_id, flows, windows, counters, spent, spend_row, key_row, rows, maxima, *facts = _execute(
+            _statement(_SETTLE_SQL, one=_ASYNC_COMMIT[1:] if early_unlock else "1"), params
+        )
+        if early_unlock and event_id is not None:
+            _execute(_DURABLE_SQL, None)
     found = ReservationFacts(*facts) if facts[0] is not None else None
     if event_id is None:
         return Settlement(found, None)
