@@ -312,12 +312,13 @@ class GatewayApi(APIView):
     def lean_body(cls, request) -> dict | None:
         """The validated body, or None: leave the call to the DRF view."""
         meta = request.META
+        length = meta.get("CONTENT_LENGTH") or ""
         if (
             request.method != "POST"
             or request.content_type != "application/json"
             or request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8")
             or meta.get("HTTP_ACCEPT", "") not in ("", "*/*", "application/json")
-            or not 0 < int(meta.get("CONTENT_LENGTH") or 0) <= cls.LEAN_MAX_BODY
+            or not (length.isdigit() and 0 < int(length) <= cls.LEAN_MAX_BODY)
             or not gateway_token_valid(request)
         ):
             return None

@@ -134,6 +134,9 @@ def test_the_lane_takes_a_plain_gateway_call_as_the_gateway_sends_it():
         {"content_type": "text/plain"},
         {"content_type": "application/json; charset=latin-1"},
         {"HTTP_ACCEPT": "text/html"},
+        {"CONTENT_LENGTH": "x"},
+        {"CONTENT_LENGTH": "-1"},
+        {"CONTENT_LENGTH": "9000"},
     ],
 )
 def test_the_lane_leaves_anything_unusual_in_the_request_to_the_drf_view(headers):
