@@ -236,6 +236,7 @@ def test_lane_answers_equal_the_drf_views_answers_success_and_refusals(monkeypat
     ]  # fmt: skip
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db
 def test_a_database_error_in_the_lane_is_the_drf_views_503(monkeypatch, served, secret):
     def broken(*args, **kwargs):
@@ -248,8 +249,6 @@ def test_a_database_error_in_the_lane_is_the_drf_views_503(monkeypatch, served, 
         {"request_id": "a", "api_key": secret, "model": "deepseek/deepseek-chat"},
         format="json",
     )
-    assert fastpath.fast_path_enabled()  # PostgreSQL: this file is not in the SQLite tier
-
     ((status, payload, headers),) = both_ways(monkeypatch, [call])
 
     assert status == 503
