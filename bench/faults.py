@@ -181,7 +181,7 @@ def main() -> None:
             "-k",
             "gthread",
             "-w",
-            "4",
+            "2",
             "--threads",
             "4",
             "-b",
