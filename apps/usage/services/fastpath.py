@@ -118,7 +118,8 @@ def _execute(sql: str, params) -> tuple:
 
 @functools.cache
 def _statement(template: str, **extra: str) -> str:
-    """A statement's text, built once per process: table names filled in and whitespace collapsed.
+    """A statement's text, built once per process: table names and fixed values (_CONSTANTS) filled in,
+    layout dropped.
 
     psycopg caches the conversion of a query to PostgreSQL's placeholders only for texts of at most
     `_queries.MAX_CACHED_STATEMENT_LENGTH` characters (4096); a longer one is converted again on every
@@ -262,7 +263,8 @@ SELECT (SELECT id FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM s
 
 # METERING_ASYNC_RESERVATIONS: this statement's transaction (and only it) commits without waiting for
 # the WAL flush. See the README ("Metering performance") for why a reservation lost in a database crash
-# costs no customer money and bills nothing twice. Usage always commits synchronously.
+# costs no customer money and bills nothing twice. Usage always waits for the flush before it answers
+# (in its own commit, or with _DURABLE_SQL under METERING_EARLY_UNLOCK).
 _ASYNC_COMMIT = ",set_config('synchronous_commit','off',true)"
 
 
@@ -485,12 +487,11 @@ FROM (SELECT {one}) AS one LEFT JOIN info ON true
 # METERING_EARLY_UNLOCK, while the process runs other metering statements (IN_FLIGHT, below): the settle
 # statement commits without waiting for the WAL flush, so the account's window rows (and the key's spend
 # row) are unlocked before the disk write instead of after it, and this second statement then waits for
-# that flush before usage answers. A transaction waits for
-# the flush at commit only if it wrote WAL itself (an xid alone is not enough): a transactional logical
-# message is the smallest such write (a few bytes, any wal_level, no table), and its flush covers every
-# earlier commit, the settle's included. So usage still answers 200 only once the settled request is
-# durable; what changes is that other requests of the same account no longer queue behind the disk
-# (README "Metering performance").
+# that flush before usage answers. A transaction waits for the flush at commit only if it wrote WAL
+# itself (an xid alone is not enough): a transactional logical message is the smallest such write (a few
+# bytes, any wal_level, no table), and its flush covers every earlier commit, the settle's included. So
+# usage still answers 200 only once the settled request is durable; what changes is that other requests
+# of the same account no longer queue behind the disk (README "Metering performance").
 _DURABLE_SQL = "SELECT pg_logical_emit_message(true,'flowport','')"
 
 
