@@ -179,7 +179,7 @@ def main() -> None:
             "gunicorn",
             "config.wsgi",
             "-k",
-            "gthread",
+            bench.WORKER_CLASS,
             "-w",
             "2",
             "--threads",

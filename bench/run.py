@@ -4,9 +4,10 @@
     BENCH_WORKERS=8 BENCH_CLIENTS=64 BENCH_SECONDS=20 make bench
 
 Creates (once) BENCH_ACCOUNTS accounts on a benchmark plan with large quotas and RPM, two subscription
-keys each (with a limit of every kind unless BENCH_KEY_LIMITS=0: issue #22), starts gunicorn (BENCH_WORKERS gthread workers of BENCH_THREADS threads; BENCH_THREADS=1 =
-sync workers) on 127.0.0.1:BENCH_PORT and drives authorize+usage pairs from BENCH_CLIENTS client
-processes for BENCH_SECONDS, then a trivial endpoint (a JSON 404 from the same API stack, no database)
+keys each (with a limit of every kind unless BENCH_KEY_LIMITS=0: issue #22), starts gunicorn
+(BENCH_WORKERS workers of BENCH_THREADS threads, the README's worker class unless BENCH_WORKER_CLASS says
+otherwise; BENCH_THREADS=1 = sync workers) on 127.0.0.1:BENCH_PORT and drives authorize+usage pairs from
+BENCH_CLIENTS client processes for BENCH_SECONDS, then a trivial endpoint (a JSON 404 from the same API stack, no database)
 the same way, in BENCH_ROUNDS alternating slices so both see the same background load; then one client
 alone (pairs and trivial, alternating the same way) and BENCH_HOT_CLIENTS clients on one account.
 Finally, in one process, it counts the SQL statements of warm authorize and usage calls through a
@@ -32,7 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/flowport_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # one per core on the 2-core reference machine (README)
-THREADS = int(os.environ.get("BENCH_THREADS", "4"))  # >1 = gunicorn gthread workers (README); 1 = sync
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))  # >1 = gunicorn thread workers (README); 1 = sync
+# The README's worker (gthread with a last-in, first-out thread pool); BENCH_WORKER_CLASS=gthread: gunicorn's own.
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "config.gunicorn.ThreadWorker")
 HOT_CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", "64"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # alternating pairs/trivial slices (drive_interleaved)
 ONE_CLIENT_SECONDS = float(os.environ.get("BENCH_ONE_CLIENT_SECONDS", "5"))
@@ -378,7 +381,7 @@ def main() -> None:
             "config.wsgi",
             "-w",
             str(WORKERS),
-            *(["-k", "gthread", "--threads", str(THREADS)] if THREADS > 1 else []),
+            *(["-k", WORKER_CLASS, "--threads", str(THREADS)] if THREADS > 1 else []),
             "-b",
             f"127.0.0.1:{PORT}",
             "--log-level",
@@ -411,6 +414,7 @@ def main() -> None:
     result = {
         "workers": WORKERS,
         "threads": THREADS,
+        "worker_class": WORKER_CLASS if THREADS > 1 else "sync",
         "clients": CLIENTS,
         "accounts": ACCOUNTS,
         "keys": len(keys),
@@ -438,7 +442,7 @@ def main() -> None:
         "hot": hot,
     }
     OUTPUT.write_text(json.dumps(result, indent=2) + "\n")
-    workers = f"{WORKERS} workers" + (f" x {THREADS} threads (gthread)" if THREADS > 1 else " (sync)")
+    workers = f"{WORKERS} workers" + (f" x {THREADS} threads ({WORKER_CLASS})" if THREADS > 1 else " (sync)")
     limits = "a spend limit, an allow-list and an RPM cap on every key" if KEY_LIMITS else "no key limits"
     print(f"gunicorn {workers}, {CLIENTS} clients, {ACCOUNTS} accounts, {limits}")
     print(
