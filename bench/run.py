@@ -235,7 +235,7 @@ def post(conn_factory, path: str, body: dict) -> tuple[int, float]:
 
 
 def client(args) -> dict:
-    index, keys, mode, deadline = args
+    offset, keys, mode, deadline = args
     factory = lambda: http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)  # noqa: E731
     times: dict[str, list[float]] = {"authorize": [], "usage": [], "trivial": []}
     errors = 0
@@ -248,7 +248,7 @@ def client(args) -> dict:
             times["trivial"].append(took)
             continue
         request_id = f"bench-{uuid.uuid4().hex}"
-        key = keys[(index + n) % len(keys)]
+        key = keys[(offset + n) % len(keys)]
         status, took = post(
             factory,
             "/api/v1/gateway/authorize",
@@ -279,8 +279,10 @@ def _run(keys: list[str], mode: str, seconds: float, clients: int) -> list[dict]
     deadline = time.time() + seconds
     if clients == 1:
         return [client((0, keys, mode, deadline))]
+    # Each client starts at its own share of the keys, so that together they use every key (and warm
+    # every key's facts in every server process) rather than the first few hundred over and over.
     with multiprocessing.Pool(clients) as pool:
-        return pool.map(client, [(i, keys, mode, deadline) for i in range(clients)])
+        return pool.map(client, [(i * len(keys) // clients, keys, mode, deadline) for i in range(clients)])
 
 
 def drive(
