@@ -32,12 +32,27 @@ def _busy_all(pool: LifoThreadPool, n: int) -> set[int]:
     return {future.result(timeout=10) for future in [pool.submit(task) for _ in range(n)]}
 
 
+def _parked(pool: LifoThreadPool, n: int) -> None:
+    """Wait until n threads are parked (a task's caller can see its result a moment before that)."""
+    deadline = time.monotonic() + 10
+    while len(pool._idle) != n:
+        assert time.monotonic() < deadline, f"{len(pool._idle)} threads parked, not {n}"
+        time.sleep(0.001)
+
+
+def _one_after_another(pool: LifoThreadPool, threads: int, n: int) -> set[int]:
+    idents = set()
+    for _ in range(n):
+        _parked(pool, threads)
+        idents.add(pool.submit(_ident).result(timeout=10))
+    return idents
+
+
 def test_one_thread_serves_sequential_tasks_after_a_burst():
     pool = LifoThreadPool(4)
     burst = _busy_all(pool, 4)
     assert len(burst) == 4  # four threads were needed at once
-    time.sleep(0.05)  # every thread parked
-    sequential = {pool.submit(_ident).result(timeout=10) for _ in range(50)}
+    sequential = _one_after_another(pool, 4, 50)
     assert len(sequential) == 1
     assert sequential <= burst
     pool.shutdown()
@@ -46,19 +61,19 @@ def test_one_thread_serves_sequential_tasks_after_a_burst():
 def test_parks_last_in_first_out():
     pool = LifoThreadPool(3)
     _busy_all(pool, 3)
-    time.sleep(0.05)
     releases = [threading.Event() for _ in range(3)]
 
     def hold(event):
         event.wait(10)
         return threading.get_ident()
 
+    _parked(pool, 3)
     held = [pool.submit(hold, event) for event in releases]
     order = []
-    for event, future in zip(releases, held, strict=True):  # finish them one at a time: 0, 1, 2
+    for parked, (event, future) in enumerate(zip(releases, held, strict=True), start=1):  # one at a time
         event.set()
         order.append(future.result(timeout=10))
-        time.sleep(0.05)
+        _parked(pool, parked)
     assert pool.submit(_ident).result(timeout=10) == order[-1]  # the last to finish serves next
     pool.shutdown()
 
@@ -172,7 +187,9 @@ def test_gunicorn_serves_light_load_from_one_thread_and_a_burst_from_all(gunicor
     with ThreadPoolExecutor(4) as clients:  # four slow requests at once: four threads
         burst = set(clients.map(lambda _: _get(port, "/?sleep=0.5"), range(4)))
     assert len(burst) == 4
-    time.sleep(0.1)
-    sequential = {_get(port, "/") for _ in range(30)}  # one client: one thread
+    sequential = set()
+    for _ in range(30):  # one client: one thread
+        time.sleep(0.02)  # the thread parks a moment after the client has its answer
+        sequential.add(_get(port, "/"))
     assert len(sequential) == 1
     assert sequential <= burst
