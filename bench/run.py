@@ -4,7 +4,8 @@
     BENCH_WORKERS=8 BENCH_CLIENTS=64 BENCH_SECONDS=20 make bench
 
 Creates (once) BENCH_ACCOUNTS accounts on a benchmark plan with large quotas and RPM, two subscription
-keys each (with a limit of every kind unless BENCH_KEY_LIMITS=0: issue #22), starts gunicorn
+keys each (with a limit of every kind unless BENCH_KEY_LIMITS=0: issue #22), among BENCH_FILLER_ACCOUNTS
+idle ones (a deployment's table sizes), starts gunicorn
 (BENCH_WORKERS workers of BENCH_THREADS threads, the README's worker class unless BENCH_WORKER_CLASS says
 otherwise; BENCH_THREADS=1 = sync workers) on 127.0.0.1:BENCH_PORT and drives authorize+usage pairs from
 BENCH_CLIENTS client processes for BENCH_SECONDS, then a trivial endpoint (a JSON 404 from the same API stack, no database)
@@ -280,7 +281,7 @@ def _run(keys: list[str], mode: str, seconds: float, clients: int) -> list[dict]
     if clients == 1:
         return [client((0, keys, mode, deadline))]
     # Each client starts at its own share of the keys, so that together they use every key (and warm
-    # every key's facts in every server process) rather than the first few hundred over and over.
+    # every key's facts in every server process) rather than the first hundred or so over and over.
     with multiprocessing.Pool(clients) as pool:
         return pool.map(client, [(i * len(keys) // clients, keys, mode, deadline) for i in range(clients)])
 
