@@ -412,6 +412,21 @@ def profile(keys: list[str]) -> dict:
     return json.loads(result.stdout.decode().strip().splitlines()[-1])
 
 
+def wait_up(server: subprocess.Popen, port: int) -> None:
+    """Wait until the gunicorn just started answers on `port` (at most a minute)."""
+    for _ in range(600):
+        if server.poll() is not None:
+            raise SystemExit("gunicorn exited; see its output above")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"gunicorn on :{port} did not answer within a minute")
+
+
 def main() -> None:
     print(f"Preparing {ACCOUNTS} accounts on {DATABASE_URL} …", flush=True)
     keys = prepare()
@@ -434,16 +449,7 @@ def main() -> None:
         env=server_env(),
     )
     try:
-        for _ in range(600):
-            if gunicorn.poll() is not None:
-                raise SystemExit("gunicorn exited; see its output above")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
-                conn.request("GET", "/api/v1/")
-                conn.getresponse().read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_up(gunicorn, PORT)
         drive(keys, "pairs", WARMUP_SECONDS)  # warm the workers' connections and caches
         pairs, trivial = drive_interleaved(keys, SECONDS, CLIENTS)
         one_pairs, one_trivial = drive_interleaved(keys, ONE_CLIENT_SECONDS, 1)
