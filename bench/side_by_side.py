@@ -9,8 +9,9 @@ Starts both servers (SIDE_A and SIDE_B: gunicorn arguments; by default gunicorn'
 README's worker, 2 workers of 4 threads each) on ports 8771 and 8772, warms both with 8 clients for 2 s,
 then drives one client (on SIDE_KEYS keys) in SIDE_SLICE-second slices (authorize+usage pairs, then the
 trivial endpoint), alternating between the servers SIDE_ROUNDS times, and prints the p50s of every call
-and their ratio to the trivial endpoint's. A shared machine's background load moves from minute to minute; slices this short
-let both servers see the same load, where two `make bench` runs a minute apart do not.
+and their ratio to the trivial endpoint's. A shared machine's background load moves from minute to
+minute; slices this short let both servers see the same load, where two `make bench` runs a minute apart
+do not.
 """
 
 import os

@@ -1,13 +1,14 @@
 """The gunicorn worker class the README recommends: `-k config.gunicorn.ThreadWorker`.
 
-It is gunicorn's gthread worker with one change, measured with `make bench` (issue #16): a request goes
-to the thread that finished most recently, not to whichever idle thread the operating system wakes.
+It is gunicorn's gthread worker with one change (issue #16): a request goes to the thread that finished
+most recently, not to whichever idle thread the operating system wakes.
 gthread's pool (`concurrent.futures.ThreadPoolExecutor`) hands requests to its idle threads in turn, so
 with four threads each one, and each one's database connection and PostgreSQL backend process, serves
 every fourth request and is cold again by then. Here, at light load, one thread serves every request;
 under load every thread is busy either way and requests queue first come, first served, as in gthread.
-On the reference 2-core machine this took one-client authorize and usage 0.15 to 0.3 ms faster (2 workers
-of 4 threads) and changed nothing under load.
+On the reference 2-core machine, side by side with gthread (`bench/side_by_side.py`, 2 workers of 4
+threads), one-client authorize and usage were 0.15 to 0.3 ms faster; `make bench`'s throughput and hot
+account did not change beyond their noise.
 """
 
 import collections
